@@ -1,0 +1,1 @@
+"""eBPFsentinel adapters layer."""

@@ -1,0 +1,1 @@
+"""eBPFsentinel ports layer."""
