@@ -1,1 +1,1 @@
-"""eBPFsentinel ports layer."""
+"""eBPFsentinel ports: one abstract role per module; adapters and fakes implement them."""

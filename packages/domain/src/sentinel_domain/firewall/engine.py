@@ -4,7 +4,8 @@ Semantics the kernel program is proven against:
 - rules are evaluated in ascending ``priority``; equal priorities keep their configured order;
 - a rule naming an IPv4 (IPv6) CIDR never matches an IPv6 (IPv4) packet; a rule without CIDRs
   matches both families;
-- ``protocol: icmp`` matches ICMP for IPv4 and ICMPv6 for IPv6; ``icmpv6`` only ICMPv6;
+- ``protocol: icmp`` matches ICMP (1) and ICMPv6 (58) packets, so one rule covers pings of both
+  families; ``icmpv6`` matches ICMPv6 only;
 - a port condition only matches packets that carry ports: ICMP packets and non-first fragments
   (``src_port``/``dst_port`` None) never match a rule with a port condition;
 - ``vlan_id`` absent = any tag; 0 = untagged only; otherwise the (inner) VLAN id must be equal;
@@ -76,12 +77,11 @@ def rule_matches(rule: FirewallRule, packet: PacketHeader) -> bool:
     family = rule.family
     if family is not None and family != packet.src.version:
         return False
-    if rule.protocol != Protocol.ANY:
-        wanted = rule.protocol
-        if wanted == Protocol.ICMP and packet.is_ipv6:
-            wanted = Protocol.ICMPV6
-        if packet.protocol != wanted:
+    if rule.protocol == Protocol.ICMP:
+        if packet.protocol not in (Protocol.ICMP, Protocol.ICMPV6):
             return False
+    elif rule.protocol != Protocol.ANY and packet.protocol != rule.protocol:
+        return False
     if rule.src_ip is not None and packet.src not in rule.src_ip:
         return False
     if rule.dst_ip is not None and packet.dst not in rule.dst_ip:

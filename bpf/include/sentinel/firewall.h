@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+/* xdp_firewall map ABI. Classification is rule-count independent: every packet field
+ * is looked up once and yields a bitmap of the rules that field allows; the lowest bit
+ * of the AND of all bitmaps is the highest-priority matching rule (docs/kernel.md). */
+#ifndef SENTINEL_FIREWALL_H
+#define SENTINEL_FIREWALL_H
+
+enum {
+	SENTINEL_FW_MAX_RULES = 4096,
+	SENTINEL_FW_WORDS = 64,           /* SENTINEL_FW_MAX_RULES / 64 */
+	SENTINEL_FW_MAX_PORT_CLASSES = 8194, /* 2 * rules + 1 intervals, + class 0 "no ports" */
+	SENTINEL_FW_MAX_PREFIXES = 8192,
+	SENTINEL_FW_MAX_IFACES = 64,
+};
+
+/* Bit i of words[] = rule i (priority order) is allowed by this field value.
+ * Bit w of summary = words[w] is non-zero, so the AND usually touches one word. */
+struct sentinel_fw_bitmap {
+	__u64 summary;
+	__u64 words[SENTINEL_FW_WORDS];
+};
+_Static_assert(sizeof(struct sentinel_fw_bitmap) == 520, "bitmap size");
+
+struct sentinel_lpm_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4]; /* network order */
+};
+_Static_assert(sizeof(struct sentinel_lpm_v4_key) == 8, "lpm v4 key size");
+
+struct sentinel_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct sentinel_lpm_v6_key) == 20, "lpm v6 key size");
+
+/* What a matched rule does, indexed by rule position. */
+struct sentinel_fw_rule {
+	__u8 action; /* enum sentinel_action */
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct sentinel_fw_rule) == 4, "rule size");
+
+struct sentinel_fw_config {
+	__u8 default_policy; /* 0 pass, 1 drop */
+	__u8 _pad[3];
+	__u32 rule_count;
+};
+_Static_assert(sizeof(struct sentinel_fw_config) == 8, "config size");
+
+/* XDP -> TC metadata (contract §6.0 layout), written in front of the packet with
+ * bpf_xdp_adjust_meta on every classified packet. rule_id is the matched rule's index
+ * (SENTINEL_NO_RULE for the default policy). */
+enum sentinel_meta_flag {
+	SENTINEL_META_PRESENT = 0x01,
+};
+
+enum sentinel_ratelimit_status {
+	SENTINEL_RL_NOT_CHECKED = 0,
+	SENTINEL_RL_PASSED = 1,
+	SENTINEL_RL_THROTTLED = 2,
+};
+
+struct sentinel_xdp_meta {
+	__u32 rule_id;
+	__u8 action;           /* enum sentinel_action */
+	__u8 ratelimit_status; /* enum sentinel_ratelimit_status */
+	__u8 meta_flags;       /* enum sentinel_meta_flag */
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct sentinel_xdp_meta) == 8, "meta size");
+
+/* Per-CPU counter slots (0-4 as in the contract's FIREWALL_METRICS). */
+enum sentinel_fw_counter {
+	SENTINEL_FW_PASSED = 0,
+	SENTINEL_FW_DROPPED = 1,
+	SENTINEL_FW_ERRORS = 2,         /* parse errors */
+	SENTINEL_FW_EVENTS_DROPPED = 3, /* skipped (backpressure) + reserve failures */
+	SENTINEL_FW_SEEN = 4,
+	SENTINEL_FW_EVENTS_EMITTED = 5, /* reserved and submitted */
+	SENTINEL_FW_EVENTS_SKIPPED = 6, /* ring above 75 %: not even reserved */
+	SENTINEL_FW_RESERVE_FAILED = 7,
+	SENTINEL_FW_BLOCKLIST_DROPS = 8,
+	SENTINEL_FW_LOGGED = 9,
+	SENTINEL_FW_COUNTER_SLOTS = 16,
+};
+
+#endif

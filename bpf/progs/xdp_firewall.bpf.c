@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* xdp_firewall: IPS blocklist, then rule classification by per-field bitmaps
+ * (rule-count independent), then the verdict; deny/log/default-drop emit a PacketEvent. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "sentinel/events.h"
+#include "sentinel/firewall.h"
+#include "sentinel/parsing.h"
+#include "sentinel/ringbuf.h"
+
+#define EVENTS_RING_SIZE (1 << 20)
+
+/* Referenced so the ABI structs reach the object's BTF for the layout test. */
+const volatile struct sentinel_packet_event sentinel_abi_packet_event __attribute__((used));
+const volatile struct sentinel_xdp_meta sentinel_abi_xdp_meta __attribute__((used));
+
+#define BITMAP_LPM(name, keytype)                                   \
+	struct {                                                    \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                \
+		__uint(map_flags, BPF_F_NO_PREALLOC);               \
+		__uint(max_entries, SENTINEL_FW_MAX_PREFIXES);      \
+		__type(key, keytype);                               \
+		__type(value, struct sentinel_fw_bitmap);           \
+	} name SEC(".maps")
+
+BITMAP_LPM(fw_src_v4, struct sentinel_lpm_v4_key);
+BITMAP_LPM(fw_dst_v4, struct sentinel_lpm_v4_key);
+BITMAP_LPM(fw_src_v6, struct sentinel_lpm_v6_key);
+BITMAP_LPM(fw_dst_v6, struct sentinel_lpm_v6_key);
+
+#define BITMAP_ARRAY(name, entries)                                 \
+	struct {                                                    \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                   \
+		__uint(max_entries, entries);                       \
+		__type(key, __u32);                                 \
+		__type(value, struct sentinel_fw_bitmap);           \
+	} name SEC(".maps")
+
+BITMAP_ARRAY(fw_proto, 256);
+BITMAP_ARRAY(fw_vlan, 4096);
+BITMAP_ARRAY(fw_sport_bits, SENTINEL_FW_MAX_PORT_CLASSES);
+BITMAP_ARRAY(fw_dport_bits, SENTINEL_FW_MAX_PORT_CLASSES);
+
+/* port -> class; class 0 is "packet has no ports". */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u16);
+} fw_sport_class SEC(".maps"), fw_dport_class SEC(".maps");
+
+/* ifindex -> rules in scope there; key 0 = interfaces not listed (global rules only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SENTINEL_FW_MAX_IFACES + 1);
+	__type(key, __u32);
+	__type(value, struct sentinel_fw_bitmap);
+} fw_iface SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_FW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct sentinel_fw_rule);
+} fw_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sentinel_fw_config);
+} fw_config SEC(".maps");
+
+/* IPS blocklist: checked before any rule; value unused (presence). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, struct sentinel_lpm_v4_key);
+	__type(value, __u8);
+} fw_block_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
+	__type(key, struct sentinel_lpm_v6_key);
+	__type(value, __u8);
+} fw_block_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SENTINEL_FW_COUNTER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fw_metrics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SENTINEL_FW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u64);
+} fw_rule_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EVENTS_RING_SIZE);
+} fw_events SEC(".maps");
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *value = bpf_map_lookup_elem(&fw_metrics, &slot);
+	if (value)
+		*value += 1;
+}
+
+static __always_inline void emit(struct sentinel_packet *p, __u8 action, __u32 rule, __u8 flags)
+{
+	if (!sentinel_ring_has_room(&fw_events, EVENTS_RING_SIZE)) {
+		count(SENTINEL_FW_EVENTS_SKIPPED);
+		count(SENTINEL_FW_EVENTS_DROPPED);
+		return;
+	}
+	struct sentinel_packet_event *e = bpf_ringbuf_reserve(&fw_events, sizeof(*e), 0);
+	if (!e) {
+		count(SENTINEL_FW_RESERVE_FAILED);
+		count(SENTINEL_FW_EVENTS_DROPPED);
+		return;
+	}
+	e->timestamp_ns = bpf_ktime_get_boot_ns();
+	__builtin_memcpy(e->src_addr, p->src, sizeof(e->src_addr));
+	__builtin_memcpy(e->dst_addr, p->dst, sizeof(e->dst_addr));
+	e->src_port = p->src_port;
+	e->dst_port = p->dst_port;
+	e->protocol = p->protocol;
+	e->event_type = SENTINEL_EVENT_FIREWALL;
+	e->action = action;
+	e->flags = p->flags | flags;
+	e->rule_id = rule;
+	e->vlan_id = p->vlan_id;
+	e->cpu_id = bpf_get_smp_processor_id();
+	bpf_ringbuf_submit(e, 0);
+	count(SENTINEL_FW_EVENTS_EMITTED);
+}
+
+static __always_inline int blocklisted(struct sentinel_packet *p)
+{
+	if (p->is_ipv6) {
+		struct sentinel_lpm_v6_key k = {.prefixlen = 128};
+		__builtin_memcpy(k.addr, p->src_key, 16);
+		return bpf_map_lookup_elem(&fw_block_v6, &k) != NULL;
+	}
+	struct sentinel_lpm_v4_key k = {.prefixlen = 32};
+	__builtin_memcpy(k.addr, p->src_key, 4);
+	return bpf_map_lookup_elem(&fw_block_v4, &k) != NULL;
+}
+
+/* Count trailing zeros of a non-zero word, branch-free (de Bruijn multiply + table):
+ * clang 14's BPF backend crashes on __builtin_ctzll, and a branchy version makes the
+ * verifier fork states on every loop iteration. */
+static const __u8 debruijn_ctz[64] = {0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6};
+
+static __always_inline __u32 ctz64(__u64 x)
+{
+	return debruijn_ctz[((x & -x) * 0x03f79d71b4cb0a89ULL) >> 58];
+}
+
+/* Lowest set bit of the AND of the field bitmaps = highest-priority matching rule. */
+static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet *p)
+{
+	struct sentinel_fw_bitmap *src, *dst, *proto, *vlan, *sport, *dport, *iface;
+	__u32 key;
+
+	if (p->is_ipv6) {
+		struct sentinel_lpm_v6_key k = {.prefixlen = 128};
+		__builtin_memcpy(k.addr, p->src_key, 16);
+		src = bpf_map_lookup_elem(&fw_src_v6, &k);
+		__builtin_memcpy(k.addr, p->dst_key, 16);
+		dst = bpf_map_lookup_elem(&fw_dst_v6, &k);
+	} else {
+		struct sentinel_lpm_v4_key k = {.prefixlen = 32};
+		__builtin_memcpy(k.addr, p->src_key, 4);
+		src = bpf_map_lookup_elem(&fw_src_v4, &k);
+		__builtin_memcpy(k.addr, p->dst_key, 4);
+		dst = bpf_map_lookup_elem(&fw_dst_v4, &k);
+	}
+	key = p->protocol;
+	proto = bpf_map_lookup_elem(&fw_proto, &key);
+	key = p->vlan_id;
+	vlan = bpf_map_lookup_elem(&fw_vlan, &key);
+	__u32 sclass = 0, dclass = 0;
+	if (p->has_ports) {
+		key = p->src_port;
+		__u16 *c = bpf_map_lookup_elem(&fw_sport_class, &key);
+		sclass = c ? *c : 0;
+		key = p->dst_port;
+		c = bpf_map_lookup_elem(&fw_dport_class, &key);
+		dclass = c ? *c : 0;
+	}
+	sport = bpf_map_lookup_elem(&fw_sport_bits, &sclass);
+	dport = bpf_map_lookup_elem(&fw_dport_bits, &dclass);
+	key = ctx->ingress_ifindex;
+	iface = bpf_map_lookup_elem(&fw_iface, &key);
+	if (!iface) {
+		key = 0;
+		iface = bpf_map_lookup_elem(&fw_iface, &key);
+	}
+	if (!src || !dst || !proto || !vlan || !sport || !dport || !iface)
+		return SENTINEL_NO_RULE;
+
+	__u64 summary = src->summary & dst->summary & proto->summary & vlan->summary &
+			sport->summary & dport->summary & iface->summary;
+	for (int i = 0; i < SENTINEL_FW_WORDS && summary; i++) {
+		__u32 w = ctz64(summary);
+		summary &= summary - 1;
+		/* clang knows the table holds < 64 and would drop a range check the verifier needs */
+		barrier_var(w);
+		w &= SENTINEL_FW_WORDS - 1;
+		__u64 bits = src->words[w] & dst->words[w] & proto->words[w] & vlan->words[w] &
+			     sport->words[w] & dport->words[w] & iface->words[w];
+		if (bits)
+			return w * 64 + ctz64(bits);
+	}
+	return SENTINEL_NO_RULE;
+}
+
+/* Best effort: a driver without metadata room simply gets none (TC then re-parses). */
+static __always_inline void write_meta(struct xdp_md *ctx, __u32 rule, __u8 action)
+{
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sentinel_xdp_meta)))
+		return;
+	void *data = (void *)(long)ctx->data;
+	struct sentinel_xdp_meta *m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data)
+		return;
+	m->rule_id = rule;
+	m->action = action;
+	m->ratelimit_status = SENTINEL_RL_NOT_CHECKED;
+	m->meta_flags = SENTINEL_META_PRESENT;
+	m->_pad = 0;
+}
+
+SEC("xdp")
+int xdp_firewall(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sentinel_packet p = {};
+	__u32 zero = 0;
+	struct sentinel_fw_config *cfg = bpf_map_lookup_elem(&fw_config, &zero);
+	int default_drop = cfg && cfg->default_policy == 1;
+
+	count(SENTINEL_FW_SEEN);
+	int parsed = sentinel_parse(data, data_end, &p);
+	if (parsed == SENTINEL_PARSE_NOT_IP) {
+		count(SENTINEL_FW_PASSED);
+		return XDP_PASS;
+	}
+	if (parsed != SENTINEL_PARSE_OK) {
+		/* Unparseable: the default policy decides (fail open or fail closed), counted. */
+		count(SENTINEL_FW_ERRORS);
+		count(default_drop ? SENTINEL_FW_DROPPED : SENTINEL_FW_PASSED);
+		return default_drop ? XDP_DROP : XDP_PASS;
+	}
+	if (blocklisted(&p)) {
+		count(SENTINEL_FW_BLOCKLIST_DROPS);
+		count(SENTINEL_FW_DROPPED);
+		emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_BLOCKLIST);
+		return XDP_DROP;
+	}
+
+	__u32 rule = classify(ctx, &p);
+	__u8 action;
+	if (rule == SENTINEL_NO_RULE) {
+		if (default_drop) {
+			count(SENTINEL_FW_DROPPED);
+			emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_DEFAULT_POLICY);
+			write_meta(ctx, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP);
+			return XDP_DROP;
+		}
+		count(SENTINEL_FW_PASSED);
+		write_meta(ctx, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS);
+		return XDP_PASS;
+	}
+	struct sentinel_fw_rule *r = bpf_map_lookup_elem(&fw_rules, &rule);
+	action = r ? r->action : SENTINEL_ACTION_PASS;
+	__u64 *hits = bpf_map_lookup_elem(&fw_rule_hits, &rule);
+	if (hits)
+		*hits += 1;
+	if (action == SENTINEL_ACTION_DROP) {
+		count(SENTINEL_FW_DROPPED);
+		emit(&p, SENTINEL_ACTION_DROP, rule, 0);
+		write_meta(ctx, rule, SENTINEL_ACTION_DROP);
+		return XDP_DROP;
+	}
+	if (action == SENTINEL_ACTION_LOG) {
+		count(SENTINEL_FW_LOGGED);
+		emit(&p, SENTINEL_ACTION_LOG, rule, 0);
+	}
+	count(SENTINEL_FW_PASSED);
+	write_meta(ctx, rule, action);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

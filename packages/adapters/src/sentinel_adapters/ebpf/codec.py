@@ -1,0 +1,119 @@
+"""The only place that knows the kernel ABI byte layouts (bpf/include/sentinel/*.h).
+
+Layouts are checked against the compiled objects' BTF by tests/architecture/test_abi_layout.py.
+Decoders are batch-oriented and never raise on bad records: they count them.
+"""
+
+import struct
+from dataclasses import dataclass, field
+
+# struct sentinel_packet_event (56 bytes): field name -> (offset, struct code)
+PACKET_EVENT_FIELDS: dict[str, tuple[int, str]] = {
+    "timestamp_ns": (0, "Q"),
+    "src_addr": (8, "4I"),
+    "dst_addr": (24, "4I"),
+    "src_port": (40, "H"),
+    "dst_port": (42, "H"),
+    "protocol": (44, "B"),
+    "event_type": (45, "B"),
+    "action": (46, "B"),
+    "flags": (47, "B"),
+    "rule_id": (48, "I"),
+    "vlan_id": (52, "H"),
+    "cpu_id": (54, "H"),
+}
+PACKET_EVENT = struct.Struct("<Q4I4IHHBBBBIHH")
+assert PACKET_EVENT.size == 56
+
+# struct sentinel_xdp_meta (8 bytes)
+XDP_META_FIELDS: dict[str, tuple[int, str]] = {
+    "rule_id": (0, "I"),
+    "action": (4, "B"),
+    "ratelimit_status": (5, "B"),
+    "meta_flags": (6, "B"),
+    "_pad": (7, "B"),
+}
+XDP_META = struct.Struct("<IBBBB")
+
+FLAG_IPV6 = 0x01
+FLAG_VLAN = 0x02
+FLAG_TCP = 0x04
+FLAG_BLOCKLIST = 0x10
+FLAG_DEFAULT_POLICY = 0x20
+NO_RULE = 0xFFFFFFFF
+META_PRESENT = 0x01
+ACTION_PASS, ACTION_DROP, ACTION_LOG = 0, 1, 2
+EVENT_FIREWALL = 0
+KNOWN_EVENT_TYPES = frozenset(range(8))
+
+# Per-CPU counter slots of fw_metrics (enum sentinel_fw_counter)
+FW_COUNTERS = (
+    "passed",
+    "dropped",
+    "errors",
+    "events_dropped",
+    "seen",
+    "events_emitted",
+    "events_skipped",
+    "reserve_failed",
+    "blocklist_drops",
+    "logged",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PacketEvent:
+    timestamp_ns: int
+    src_addr: tuple[int, int, int, int]
+    dst_addr: tuple[int, int, int, int]
+    src_port: int
+    dst_port: int
+    protocol: int
+    event_type: int
+    action: int
+    flags: int
+    rule_id: int
+    vlan_id: int
+    cpu_id: int
+
+    @property
+    def is_ipv6(self) -> bool:
+        return bool(self.flags & FLAG_IPV6)
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """Records skipped by reason; never an exception."""
+
+    decoded: int = 0
+    wrong_size: int = 0
+    unknown_type: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def decode_packet_events(records: list[bytes], stats: DecodeStats) -> list[PacketEvent]:
+    """Decode a batch; records of the wrong size or an unknown event type are counted and skipped."""
+    good = [r for r in records if len(r) == PACKET_EVENT.size]
+    stats.wrong_size += len(records) - len(good)
+    events = []
+    for v in PACKET_EVENT.iter_unpack(b"".join(good)):
+        if v[14] not in KNOWN_EVENT_TYPES:
+            stats.unknown_type += 1
+            continue
+        events.append(PacketEvent(v[0], v[1:5], v[5:9], *v[9:]))
+    stats.decoded += len(events)
+    return events
+
+
+def decode_xdp_meta(data: bytes) -> tuple[int, int, int, int] | None:
+    """(rule_id, action, ratelimit_status, flags) from a metadata prefix, or None if absent."""
+    if len(data) < XDP_META.size:
+        return None
+    rule_id, action, rl_status, flags, _ = XDP_META.unpack_from(data)
+    if not flags & META_PRESENT:
+        return None
+    return rule_id, action, rl_status, flags
+
+
+def sum_per_cpu_u64(values: list[bytes]) -> int:
+    return sum(struct.unpack_from("<Q", v)[0] for v in values)

@@ -1,0 +1,154 @@
+"""Compile an ordered firewall policy into the xdp_firewall classifier maps (pure, no syscalls).
+
+Each packet field is looked up once in the kernel and yields a bitmap of the rules that allow
+that value; rule i is bit i in priority order. The AND of all field bitmaps has the matching
+rules; its lowest bit is the first match. Per field:
+- addresses: one LPM entry per distinct rule prefix (plus /0); an entry's bitmap holds the rules
+  whose prefix contains it, plus rules with no address condition, so the longest match is right;
+- ports: the 65,536 ports are cut into intervals at every rule boundary; port -> class id,
+  class -> bitmap; class 0 = packets without ports (ICMP, non-first fragments);
+- protocol (256 entries), VLAN id (4,096 entries, 0 = untagged), ingress interface (ifindex,
+  0 = any other interface).
+Disabled rules keep their index but have no bit anywhere. See docs/kernel.md.
+"""
+
+import ipaddress
+import struct
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sentinel_domain.common import Protocol
+from sentinel_domain.firewall import FirewallPolicy, FirewallRule, Verdict
+
+MAX_RULES = 4096
+WORDS = 64
+_WORD_MASK = (1 << 64) - 1
+_BITMAP = struct.Struct(f"<{WORDS + 1}Q")
+_ACTION_CODE = {Verdict.PASS: 0, Verdict.DROP: 1, Verdict.LOG: 2}
+
+
+def encode_bitmap(bits: int) -> bytes:
+    """``struct sentinel_fw_bitmap``: summary word, then 64 words (bit i = rule i)."""
+    words = [(bits >> (64 * i)) & _WORD_MASK for i in range(WORDS)]
+    summary = 0
+    for i, word in enumerate(words):
+        if word:
+            summary |= 1 << i
+    return _BITMAP.pack(summary, *words)
+
+
+def lpm_key(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bytes:
+    return struct.pack("<I", net.prefixlen) + net.network_address.packed
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFirewall:
+    """Everything the kernel maps hold for one policy, as bitmaps (ints) ready to encode."""
+
+    rule_actions: list[int]
+    src_v4: dict[ipaddress.IPv4Network, int]
+    dst_v4: dict[ipaddress.IPv4Network, int]
+    src_v6: dict[ipaddress.IPv6Network, int]
+    dst_v6: dict[ipaddress.IPv6Network, int]
+    proto: list[int]
+    vlan: list[int]
+    sport_class: array  # u16 per port
+    sport_bits: list[int]
+    dport_class: array
+    dport_bits: list[int]
+    iface: dict[int, int]  # ifindex -> bitmap; 0 = any other interface
+    default_drop: bool
+
+
+def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict:
+    wildcard = 0
+    exact: dict = {}
+    for i, rule in rules:
+        net = getattr(rule, attr)
+        if net is None:
+            wildcard |= 1 << i
+        elif net.version == version:
+            exact[net] = exact.get(net, 0) | (1 << i)
+    root = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+    out = {}
+    for prefix in {root, *exact}:
+        bits = wildcard
+        # Every rule prefix containing this one is one of its supernets.
+        for length in range(prefix.prefixlen + 1):
+            bits |= exact.get(prefix.supernet(new_prefix=length), 0)
+        out[prefix] = bits
+    return out
+
+
+def _port_classes(rules: list[tuple[int, FirewallRule]], attr: str) -> tuple[array, list[int]]:
+    wildcard = 0
+    starts: dict[int, int] = {}
+    ends: dict[int, int] = {}
+    for i, rule in rules:
+        ports = getattr(rule, attr)
+        if ports is None:
+            wildcard |= 1 << i
+        else:
+            starts[ports.start] = starts.get(ports.start, 0) | (1 << i)
+            ends[ports.end + 1] = ends.get(ports.end + 1, 0) | (1 << i)
+    bounds = sorted({0, *starts, *ends} - {65536})
+    classes = array("H", bytes(2 * 65536))
+    class_bits = [wildcard]  # class 0: packet without ports
+    active = 0
+    for n, start in enumerate(bounds):
+        active = (active | starts.get(start, 0)) & ~ends.get(start, 0)
+        end = bounds[n + 1] if n + 1 < len(bounds) else 65536
+        class_id = len(class_bits)
+        class_bits.append(wildcard | active)
+        classes[start:end] = array("H", [class_id]) * (end - start)
+    return classes, class_bits
+
+
+def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -> CompiledFirewall:
+    """Build every map's content for ``policy``; ``interfaces`` maps names to ifindexes."""
+    if len(policy.rules) > MAX_RULES:
+        raise ValueError(f"{len(policy.rules)} rules exceed the kernel's {MAX_RULES}")
+    enabled = [(i, r) for i, r in enumerate(policy.rules) if r.enabled]
+
+    by_proto: dict[int, int] = {}
+    for i, rule in enabled:
+        by_proto[rule.protocol] = by_proto.get(rule.protocol, 0) | (1 << i)
+    icmp_rules = by_proto.get(Protocol.ICMP, 0)
+    proto = [by_proto.get(Protocol.ANY, 0) | by_proto.get(p, 0) for p in range(256)]
+    proto[Protocol.ICMP] |= icmp_rules
+    proto[Protocol.ICMPV6] |= icmp_rules
+
+    vlan_wild = sum(1 << i for i, r in enabled if r.vlan_id is None)
+    vlan = [vlan_wild] * 4096
+    for i, rule in enabled:
+        if rule.vlan_id is not None:
+            vlan[rule.vlan_id] |= 1 << i
+
+    iface = {0: sum(1 << i for i, r in enabled if r.scope.kind == "global")}
+    for name, index in interfaces.items():
+        iface[index] = sum(1 << i for i, r in enabled if r.scope.applies_to(name))
+
+    sport_class, sport_bits = _port_classes(enabled, "src_port")
+    dport_class, dport_bits = _port_classes(enabled, "dst_port")
+    return CompiledFirewall(
+        rule_actions=[_ACTION_CODE[policy.verdict_for(r.action)] for r in policy.rules],
+        src_v4=_prefix_bitmaps(enabled, "src_ip", 4),
+        dst_v4=_prefix_bitmaps(enabled, "dst_ip", 4),
+        src_v6=_prefix_bitmaps(enabled, "src_ip", 6),
+        dst_v6=_prefix_bitmaps(enabled, "dst_ip", 6),
+        proto=proto,
+        vlan=vlan,
+        sport_class=sport_class,
+        sport_bits=sport_bits,
+        dport_class=dport_class,
+        dport_bits=dport_bits,
+        iface=iface,
+        default_drop=policy.default_policy.value == "drop",
+    )
+
+
+def indices(count: int) -> list[bytes]:
+    return [struct.pack("<I", i) for i in range(count)]
+
+

@@ -1,0 +1,112 @@
+"""BpfFirewallMap: the FirewallMap port on the xdp_firewall program's maps."""
+
+import struct
+from collections.abc import Mapping
+
+from sentinel_domain.common import PacketHeader
+from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
+from sentinel_ports.firewall_map import FirewallMap
+
+from sentinel_adapters.ebpf import codec
+from sentinel_adapters.ebpf.firewall_compiler import CompiledFirewall, compile_policy, encode_bitmap, lpm_key
+from sentinel_adapters.ebpf.frames import build_frame
+from sentinel_adapters.ebpf.loader import BpfObject
+from sentinel_adapters.ebpf.test_run import XDP_DROP, test_run
+
+PROGRAM = "xdp_firewall"
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+
+
+def _keys(count: int) -> list[bytes]:
+    return [_U32.pack(i) for i in range(count)]
+
+
+class BpfFirewallMap(FirewallMap):
+    """Writes compiled policies into a loaded ``xdp_firewall`` object.
+
+    ``interfaces`` maps interface names to ifindexes so interface-scoped rules get their bits.
+    """
+
+    def __init__(self, obj: BpfObject, interfaces: Mapping[str, int] | None = None) -> None:
+        self._obj = obj
+        self._interfaces = dict(interfaces or {})
+        self._policy = FirewallPolicy()
+        self._lpm_keys: dict[str, set[bytes]] = {}
+        self._iface_keys: set[bytes] = set()
+        self.apply(self._policy)
+
+    @property
+    def policy(self) -> FirewallPolicy:
+        return self._policy
+
+    @property
+    def prog_fd(self) -> int:
+        return self._obj.program_fd(PROGRAM)
+
+    def apply(self, policy: FirewallPolicy) -> None:
+        compiled = compile_policy(policy, self._interfaces)
+        self._write(compiled, len(policy.rules))
+        self._policy = policy
+
+    def _write(self, c: CompiledFirewall, rule_count: int) -> None:
+        m = self._obj.map
+        actions = c.rule_actions + [0] * (4096 - len(c.rule_actions))
+        m("fw_rules").update_batch(_keys(4096), [struct.pack("<B3x", a) for a in actions])
+        m("fw_proto").update_batch(_keys(256), [encode_bitmap(b) for b in c.proto])
+        m("fw_vlan").update_batch(_keys(4096), [encode_bitmap(b) for b in c.vlan])
+        for name, classes, bits in (
+            ("sport", c.sport_class, c.sport_bits),
+            ("dport", c.dport_class, c.dport_bits),
+        ):
+            m(f"fw_{name}_bits").update_batch(_keys(len(bits)), [encode_bitmap(b) for b in bits])
+            raw = classes.tobytes()
+            m(f"fw_{name}_class").update_batch(_keys(65536), [raw[i : i + 2] for i in range(0, len(raw), 2)])
+        for name, table in (("fw_src_v4", c.src_v4), ("fw_dst_v4", c.dst_v4),
+                            ("fw_src_v6", c.src_v6), ("fw_dst_v6", c.dst_v6)):
+            wanted = {lpm_key(net): encode_bitmap(bits) for net, bits in table.items()}
+            for key, value in wanted.items():
+                m(name).update(key, value)
+            for stale in self._lpm_keys.get(name, set()) - wanted.keys():
+                m(name).delete(stale)
+            self._lpm_keys[name] = set(wanted)
+        iface_keys = {_U32.pack(index): encode_bitmap(bits) for index, bits in c.iface.items()}
+        for key, value in iface_keys.items():
+            m("fw_iface").update(key, value)
+        for stale in self._iface_keys - iface_keys.keys():
+            m("fw_iface").delete(stale)
+        self._iface_keys = set(iface_keys)
+        m("fw_config").update(_U32.pack(0), struct.pack("<B3xI", int(c.default_drop), rule_count))
+
+    def decide(self, packet: PacketHeader) -> Decision:
+        """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata."""
+        frame = build_frame(packet)
+        index = self._interfaces.get(packet.interface, 0)
+        result = test_run(self.prog_fd, frame, ingress_ifindex=index)
+        meta = codec.decode_xdp_meta(result.data_out) if len(result.data_out) > len(frame) else None
+        if result.retval == XDP_DROP:
+            verdict = Verdict.DROP
+        elif meta is not None and meta[1] == codec.ACTION_LOG:
+            verdict = Verdict.LOG
+        else:
+            verdict = Verdict.PASS
+        rule_id = None
+        if meta is not None and meta[0] != codec.NO_RULE and meta[0] < len(self._policy.rules):
+            rule_id = self._policy.rules[meta[0]].id
+        return Decision(verdict, rule_id)
+
+    def counters(self) -> dict[str, int]:
+        metrics = self._obj.map("fw_metrics")
+        return {
+            name: codec.sum_per_cpu_u64(metrics.per_cpu_values(_U32.pack(slot)))
+            for slot, name in enumerate(codec.FW_COUNTERS)
+        }
+
+    def rule_hits(self) -> dict[str, int]:
+        hits_map = self._obj.map("fw_rule_hits")
+        out = {}
+        for index, rule in enumerate(self._policy.rules):
+            hits = codec.sum_per_cpu_u64(hits_map.per_cpu_values(_U32.pack(index)))
+            if hits:
+                out[rule.id] = out.get(rule.id, 0) + hits
+        return out
