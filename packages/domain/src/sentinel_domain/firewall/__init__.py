@@ -12,6 +12,7 @@ from sentinel_domain.firewall.engine import (
 from sentinel_domain.firewall.entity import (
     Decision,
     DefaultPolicy,
+    FirewallEvent,
     FirewallMode,
     FirewallRule,
     RuleAction,
@@ -29,6 +30,7 @@ __all__ = [
     "Decision",
     "DefaultPolicy",
     "FirewallEngine",
+    "FirewallEvent",
     "FirewallMode",
     "FirewallPolicy",
     "FirewallRule",

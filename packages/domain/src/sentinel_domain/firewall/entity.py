@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sentinel_domain.common.addresses import IpNetwork, parse_cidr
+from sentinel_domain.common.packet import PacketHeader
 from sentinel_domain.common.ports import PortRange, parse_port_range
 from sentinel_domain.common.protocol import Protocol, parse_protocol
 from sentinel_domain.firewall.errors import FirewallRuleError
@@ -258,3 +259,18 @@ class Decision:
 
     verdict: Verdict
     rule_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallEvent:
+    """What the datapath reported about one packet it dropped or logged.
+
+    ``rule_index`` is the matched rule's position in the installed policy (None when the default
+    policy or the IPS blocklist decided); ``timestamp_ns`` is Unix epoch nanoseconds.
+    """
+
+    timestamp_ns: int
+    packet: PacketHeader
+    verdict: Verdict
+    rule_index: int | None = None
+    blocklisted: bool = False

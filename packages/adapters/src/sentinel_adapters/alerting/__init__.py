@@ -1,0 +1,1 @@
+"""Alert senders and sinks."""

@@ -1,0 +1,66 @@
+"""``ebpfsentinel-agent``: no subcommand (or ``run``) starts the daemon (contract §5)."""
+
+import argparse
+import sys
+
+from sentinel_infrastructure.config import ConfigError, load_config
+from sentinel_infrastructure.logging import configure_logging
+
+from sentinel_agent import __version__
+
+DEFAULT_CONFIG = "/etc/ebpfsentinel/config.yaml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ebpfsentinel-agent", description="eBPFsentinel network-security agent")
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="YAML configuration file")
+    parser.add_argument("-l", "--log-level", choices=["error", "warn", "info", "debug", "trace"])
+    parser.add_argument("--log-format", choices=["json", "text"])
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the daemon (the default)")
+    sub.add_parser("version", help="print the version")
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    test = config_sub.add_parser("test", help="validate a configuration file without starting (exit 0/1)")
+    test.add_argument("-c", "--config", dest="test_config")
+    demo = sub.add_parser("demo", help="run the built-in demo lab (network namespaces, real packets)")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def _cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    agent = {}
+    if args.log_level:
+        agent["log_level"] = args.log_level
+    if args.log_format:
+        agent["log_format"] = args.log_format
+    return {"agent": agent} if agent else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "version":
+        print(f"ebpfsentinel-agent {__version__}")
+        return 0
+    if args.command == "demo":
+        from sentinel_agent.demo import run_demo
+
+        return run_demo(quiet=args.quiet)
+    path = getattr(args, "test_config", None) or args.config
+    try:
+        loaded = load_config(path, cli_overrides=_cli_overrides(args))
+    except ConfigError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 1
+    if args.command == "config":
+        print(f"configuration OK: {path}")
+        return 0
+    agent = loaded.config.agent
+    configure_logging(agent.log_level, agent.log_format)
+    from sentinel_agent.daemon import run_daemon
+
+    return run_daemon(loaded)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Turns firewall events from the datapath into alerts (contract §7.1, §8.1)."""
+
+import itertools
+from collections.abc import Callable, Iterable
+
+from sentinel_domain.alert import Alert, AlertAction, Component, alert_id
+from sentinel_domain.common import Severity
+from sentinel_domain.firewall import FirewallEvent, FirewallPolicy, Verdict
+from sentinel_ports.alert_sink import AlertSink
+
+BLOCKLIST_RULE_ID = "ips-blocklist"
+DEFAULT_POLICY_RULE_ID = "default-policy"
+
+
+class FirewallAlertService:
+    """Every dropped or logged packet becomes one alert (dedup/throttle happen later, in the router).
+
+    ``policy`` is read per batch so a reload takes effect for the next events.
+    """
+
+    def __init__(self, policy: Callable[[], FirewallPolicy], sink: AlertSink) -> None:
+        self._policy = policy
+        self._sink = sink
+        self._seq = itertools.count(1)
+
+    def handle(self, events: Iterable[FirewallEvent]) -> int:
+        """Publish alerts for ``events``; returns how many were published."""
+        policy = self._policy()
+        published = 0
+        for event in events:
+            alert = self.alert_for(event, policy)
+            if alert is not None:
+                self._sink.publish(alert)
+                published += 1
+        return published
+
+    def alert_for(self, event: FirewallEvent, policy: FirewallPolicy) -> Alert | None:
+        if event.verdict is Verdict.PASS:
+            return None
+        if event.blocklisted:
+            rule_id = BLOCKLIST_RULE_ID
+        elif event.rule_index is None:
+            rule_id = DEFAULT_POLICY_RULE_ID
+        elif event.rule_index < len(policy.rules):
+            rule_id = policy.rules[event.rule_index].id
+        else:
+            rule_id = f"rule-index-{event.rule_index}"  # the policy changed under the event
+        packet = event.packet
+        action = AlertAction.BLOCK if event.verdict is Verdict.DROP else AlertAction.ALERT
+        return Alert(
+            id=alert_id(event.timestamp_ns, rule_id, next(self._seq)),
+            timestamp_ns=event.timestamp_ns,
+            component=Component.FIREWALL,
+            severity=Severity.MEDIUM,
+            rule_id=rule_id,
+            action=action,
+            src=packet.src,
+            dst=packet.dst,
+            src_port=packet.src_port or 0,
+            dst_port=packet.dst_port or 0,
+            protocol=packet.protocol,
+            message=f"firewall {event.verdict.value} rule={rule_id} {packet.src} -> {packet.dst}",
+        )

@@ -1,0 +1,71 @@
+"""Typed configuration (msgspec), in the contract's key names (§1). Defaults are documented here.
+
+Only ``agent.interfaces`` is required. Top-level keys are strict (an unknown one is an error);
+sections this agent does not implement yet are accepted as opaque mappings so upstream
+configs load (deviation 17).
+"""
+
+from typing import Any
+
+import msgspec
+
+
+class AntiLockout(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    interfaces: list[str] = []
+    ports: list[int] = msgspec.field(default_factory=lambda: [22, 8080, 50051])
+
+
+class FirewallSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    mode: str = "alert"
+    default_policy: str = "pass"
+    rules: list[dict[str, Any]] = []
+    anti_lockout: AntiLockout = msgspec.field(default_factory=AntiLockout)
+
+
+class AgentSection(msgspec.Struct, kw_only=True):
+    interfaces: list[str]
+    bind_address: str = "127.0.0.1"
+    allow_unauthenticated_api: bool = False
+    http_port: int = 8080
+    grpc_port: int = 50051
+    metrics_port: int = 9090
+    log_level: str = "info"
+    log_format: str = "json"
+    xdp_mode: str = "auto"
+    data_dir: str = "/var/lib/ebpfsentinel"
+
+
+_Opaque = dict[str, Any]
+
+
+class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    agent: AgentSection
+    firewall: FirewallSection = msgspec.field(default_factory=FirewallSection)
+    # Accepted, validated by later issues; carried as raw mappings for now.
+    ids: _Opaque | None = None
+    ips: _Opaque | None = None
+    dlp: _Opaque | None = None
+    dns: _Opaque | None = None
+    ratelimit: _Opaque | None = None
+    threatintel: _Opaque | None = None
+    l7: _Opaque | None = None
+    alerting: _Opaque | None = None
+    audit: _Opaque | None = None
+    auth: _Opaque | None = None
+    ddos: _Opaque | None = None
+    conntrack: _Opaque | None = None
+    container: _Opaque | None = None
+    nat: _Opaque | None = None
+    zones: _Opaque | None = None
+    routing: _Opaque | None = None
+    loadbalancer: _Opaque | None = None
+    qos: _Opaque | None = None
+    geoip: _Opaque | None = None
+    aliases: _Opaque | None = None
+    interface_groups: _Opaque | None = None
+    auto_response: _Opaque | None = None
+    auto_capture: _Opaque | None = None
+    management: _Opaque | None = None
+    enterprise: Any = None
