@@ -11,7 +11,7 @@ from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.firewall_compiler import CompiledFirewall, compile_policy, encode_bitmap, lpm_key
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
-from sentinel_adapters.ebpf.test_run import XDP_DROP, test_run
+from sentinel_adapters.ebpf.prog_run import XDP_DROP, prog_test_run
 
 PROGRAM = "xdp_firewall"
 _U32 = struct.Struct("<I")
@@ -30,11 +30,23 @@ class BpfFirewallMap(FirewallMap):
 
     def __init__(self, obj: BpfObject, interfaces: Mapping[str, int] | None = None) -> None:
         self._obj = obj
+        self._owns_object = False
         self._interfaces = dict(interfaces or {})
         self._policy = FirewallPolicy()
         self._lpm_keys: dict[str, set[bytes]] = {}
         self._iface_keys: set[bytes] = set()
         self.apply(self._policy)
+
+    @classmethod
+    def standalone(cls, interfaces: Mapping[str, int] | None = None) -> "BpfFirewallMap":
+        """Load a private copy of the program (nothing attached); ``close`` releases it."""
+        instance = cls(BpfObject.load_bundled(PROGRAM), interfaces)
+        instance._owns_object = True
+        return instance
+
+    def close(self) -> None:
+        if self._owns_object:
+            self._obj.close()
 
     @property
     def policy(self) -> FirewallPolicy:
@@ -82,7 +94,7 @@ class BpfFirewallMap(FirewallMap):
         """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata."""
         frame = build_frame(packet)
         index = self._interfaces.get(packet.interface, 0)
-        result = test_run(self.prog_fd, frame, ingress_ifindex=index)
+        result = prog_test_run(self.prog_fd, frame, ingress_ifindex=index)
         meta = codec.decode_xdp_meta(result.data_out) if len(result.data_out) > len(frame) else None
         if result.retval == XDP_DROP:
             verdict = Verdict.DROP

@@ -32,6 +32,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 2_000_000  # bounds alias expansion ("billion laughs")
 ENV_PREFIX = "EBPFSENTINEL_"
+_STANDARD_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {"map", "seq", "str", "int", "float", "bool", "null"}
 LOG_LEVELS = ("error", "warn", "warning", "info", "debug", "trace")
 LOG_FORMATS = ("json", "text", "pretty")
 XDP_MODES = ("auto", "native", "generic", "offloaded")
@@ -73,6 +75,9 @@ def _plain(node: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
         raise ValueError("document too large after alias expansion")
     if depth > MAX_DEPTH:
         raise ValueError(f"nesting deeper than {MAX_DEPTH} levels")
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if tag and not (tag.startswith(_STANDARD_TAG) and tag[len(_STANDARD_TAG) :] in _PLAIN_TAGS):
+        raise ValueError(f"unsupported YAML tag '{tag}' (only plain mappings, lists and scalars)")
     if isinstance(node, Mapping):
         return {str(k): _plain(v, depth + 1, budget) for k, v in node.items()}
     if isinstance(node, list):
@@ -246,5 +251,6 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
         try:
             build_firewall_policy(config)
         except DomainError as exc:
-            add(str(exc), ["firewall", "rules"])
+            field = getattr(exc, "field", None)
+            add(str(exc).removeprefix(f"{field}: ") if field else str(exc), ["firewall", "rules"])
     return issues

@@ -11,13 +11,13 @@ _XDP_MD = struct.Struct("<6I")  # data, data_end, data_meta, ingress_ifindex, rx
 
 
 @dataclass(frozen=True, slots=True)
-class TestRunResult:
+class ProgramRunResult:
     retval: int
     data_out: bytes
     duration_ns: int
 
 
-def test_run(prog_fd: int, frame: bytes, repeat: int = 1, ingress_ifindex: int = 0) -> TestRunResult:
+def prog_test_run(prog_fd: int, frame: bytes, repeat: int = 1, ingress_ifindex: int = 0) -> ProgramRunResult:
     """Run ``prog_fd`` on ``frame`` ``repeat`` times; duration is the kernel's mean ns per run."""
     data_in = ctypes.create_string_buffer(frame, len(frame))
     out = ctypes.create_string_buffer(len(frame) + 256)
@@ -35,4 +35,4 @@ def test_run(prog_fd: int, frame: bytes, repeat: int = 1, ingress_ifindex: int =
         opts.ctx_in = ctypes.cast(ctx, ctypes.c_void_p)
         opts.ctx_size_in = _XDP_MD.size
     bpf.check(bpf.lib.bpf_prog_test_run_opts(prog_fd, ctypes.byref(opts)), "bpf_prog_test_run_opts")
-    return TestRunResult(int(opts.retval), out.raw[: opts.data_size_out], int(opts.duration))
+    return ProgramRunResult(int(opts.retval), out.raw[: opts.data_size_out], int(opts.duration))

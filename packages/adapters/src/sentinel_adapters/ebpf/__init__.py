@@ -1,0 +1,1 @@
+"""eBPF adapter: the only code that loads programs, touches maps and knows kernel ABI bytes."""

@@ -1,0 +1,1 @@
+"""Build, generation and architecture-checking helpers (not shipped)."""
