@@ -10,6 +10,7 @@ import subprocess
 from functools import cache
 
 import pytest
+
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.loader import object_path
 
@@ -18,7 +19,9 @@ from sentinel_adapters.ebpf.loader import object_path
 def btf_types(program: str) -> dict[int, dict]:
     out = subprocess.run(
         ["bpftool", "btf", "dump", "file", str(object_path(program)), "-j"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return {t["id"]: t for t in json.loads(out)["types"]}
 

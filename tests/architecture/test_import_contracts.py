@@ -6,12 +6,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
+LINT = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+]
 
 
 def run_lint(pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath or ""}
-    result = subprocess.run([*LINT, "--no-cache"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [*LINT, "--no-cache"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     result.stdout = " ".join(result.stdout.split())  # the report wraps long lines
     return result
 
@@ -30,7 +36,9 @@ def _copy_sources(tmp_path: Path) -> str:
     for package in (ROOT / "packages").iterdir():
         src = package / "src"
         if src.is_dir():
-            shutil.copytree(src, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.o", "__pycache__"))
+            shutil.copytree(
+                src, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.o", "__pycache__")
+            )
     return str(tmp_path)
 
 

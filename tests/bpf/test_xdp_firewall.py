@@ -8,6 +8,7 @@ import struct
 from collections.abc import Iterator
 
 import pytest
+
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.frames import build_frame
@@ -56,30 +57,64 @@ ETH = bytes(12)
 CASES = {
     # name: (frame, expected verdict with default pass, counter deltas besides seen)
     "allowed v4": (V4_OK, XDP_PASS, {"passed": 1}),
-    "denied v4 by source CIDR": (frame("198.18.66.7", "198.18.1.1"), XDP_DROP, {"dropped": 1, "events_emitted": 1}),
+    "denied v4 by source CIDR": (
+        frame("198.18.66.7", "198.18.1.1"),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
     "allowed v6": (frame("2001:db8:1::2", "2001:db8:1::1"), XDP_PASS, {"passed": 1}),
-    "denied v6 by destination": (frame("2001:db8:1::2", "2001:db8:bad::1"), XDP_DROP,
-                                 {"dropped": 1, "events_emitted": 1}),
-    "VLAN-tagged, rule on its VID": (frame("198.18.1.2", "198.18.1.1", vlan_ids=(42,)), XDP_DROP,
-                                     {"dropped": 1, "events_emitted": 1}),
+    "denied v6 by destination": (
+        frame("2001:db8:1::2", "2001:db8:bad::1"),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
+    "VLAN-tagged, rule on its VID": (
+        frame("198.18.1.2", "198.18.1.1", vlan_ids=(42,)),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
     "VLAN-tagged, other VID": (frame("198.18.1.2", "198.18.1.1", vlan_ids=(43,)), XDP_PASS, {"passed": 1}),
-    "QinQ: the inner VID decides": (frame("198.18.1.2", "198.18.1.1", vlan_ids=(7, 42)), XDP_DROP,
-                                    {"dropped": 1, "events_emitted": 1}),
-    "log rule passes and reports": (frame("198.18.1.2", "198.18.1.1", Protocol.TCP, 2222), XDP_PASS,
-                                    {"passed": 1, "logged": 1, "events_emitted": 1}),
-    "non-IP (ARP) passes uncounted as error": (ETH + struct.pack("!H", 0x0806) + bytes(46), XDP_PASS,
-                                               {"passed": 1}),
-    "truncated Ethernet: VLAN TPID, no tag": (ETH + struct.pack("!H", 0x8100), XDP_PASS,
-                                              {"passed": 1, "errors": 1}),
-    "truncated IPv4 header": (ETH + struct.pack("!H", 0x0800) + V4_OK[14:24], XDP_PASS,
-                              {"passed": 1, "errors": 1}),
+    "QinQ: the inner VID decides": (
+        frame("198.18.1.2", "198.18.1.1", vlan_ids=(7, 42)),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
+    "log rule passes and reports": (
+        frame("198.18.1.2", "198.18.1.1", Protocol.TCP, 2222),
+        XDP_PASS,
+        {"passed": 1, "logged": 1, "events_emitted": 1},
+    ),
+    "non-IP (ARP) passes uncounted as error": (
+        ETH + struct.pack("!H", 0x0806) + bytes(46),
+        XDP_PASS,
+        {"passed": 1},
+    ),
+    "truncated Ethernet: VLAN TPID, no tag": (
+        ETH + struct.pack("!H", 0x8100),
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
+    "truncated IPv4 header": (
+        ETH + struct.pack("!H", 0x0800) + V4_OK[14:24],
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
     "IPv4 IHL below 5": (V4_OK[:14] + bytes([0x44]) + V4_OK[15:], XDP_PASS, {"passed": 1, "errors": 1}),
-    "IPv4 total length beyond the frame": (V4_OK[:16] + struct.pack("!H", 1500) + V4_OK[18:], XDP_PASS,
-                                           {"passed": 1, "errors": 1}),
-    "truncated IPv6 header": (ETH + struct.pack("!H", 0x86DD) + bytes(30), XDP_PASS,
-                              {"passed": 1, "errors": 1}),
-    "truncated TCP header": (frame("198.18.1.2", "198.18.1.1", Protocol.TCP)[:14 + 20 + 10], XDP_PASS,
-                             {"passed": 1, "errors": 1}),
+    "IPv4 total length beyond the frame": (
+        V4_OK[:16] + struct.pack("!H", 1500) + V4_OK[18:],
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
+    "truncated IPv6 header": (
+        ETH + struct.pack("!H", 0x86DD) + bytes(30),
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
+    "truncated TCP header": (
+        frame("198.18.1.2", "198.18.1.1", Protocol.TCP)[: 14 + 20 + 10],
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
 }
 
 

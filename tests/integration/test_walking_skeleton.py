@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from sentinel_agent.lab import VethLab
 
 AGENT = str(Path(sys.executable).parent / "ebpfsentinel-agent")
@@ -38,25 +39,50 @@ def http_get(url: str) -> tuple[int, dict]:
 
 def kernel_counters(interface: str) -> dict[str, int]:
     """Read fw_metrics of the program attached to ``interface`` with bpftool, from outside the agent."""
-    link = json.loads(subprocess.run(["ip", "-j", "link", "show", interface], capture_output=True,
-                                     text=True, check=True).stdout)[0]
+    link = json.loads(
+        subprocess.run(
+            ["ip", "-j", "link", "show", interface], capture_output=True, text=True, check=True
+        ).stdout
+    )[0]
     prog_id = link["xdp"]["prog"]["id"]
-    prog = json.loads(subprocess.run(["bpftool", "prog", "show", "id", str(prog_id), "-j"],
-                                     capture_output=True, text=True, check=True).stdout)
+    prog = json.loads(
+        subprocess.run(
+            ["bpftool", "prog", "show", "id", str(prog_id), "-j"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     for map_id in prog["map_ids"]:
-        info = json.loads(subprocess.run(["bpftool", "map", "show", "id", str(map_id), "-j"],
-                                         capture_output=True, text=True, check=True).stdout)
+        info = json.loads(
+            subprocess.run(
+                ["bpftool", "map", "show", "id", str(map_id), "-j"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         if info["name"] == "fw_metrics":
-            dump = json.loads(subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"],
-                                             capture_output=True, text=True, check=True).stdout)
+            dump = json.loads(
+                subprocess.run(
+                    ["bpftool", "map", "dump", "id", str(map_id), "-j"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
             names = ["passed", "dropped", "errors", "events_dropped", "seen"]
             totals = {}
             for entry in dump:
-                slot = entry.get("formatted", entry)["key"] if "formatted" in entry else int.from_bytes(
-                    bytes(int(b, 16) for b in entry["key"]), "little")
+                slot = (
+                    entry.get("formatted", entry)["key"]
+                    if "formatted" in entry
+                    else int.from_bytes(bytes(int(b, 16) for b in entry["key"]), "little")
+                )
                 values = entry.get("formatted", entry)["values"]
-                total = sum(v["value"] if isinstance(v["value"], int)
-                            else int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little") for v in values)
+                total = sum(
+                    v["value"]
+                    if isinstance(v["value"], int)
+                    else int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little")
+                    for v in values
+                )
                 if slot < len(names):
                     totals[names[slot]] = total
             return totals
@@ -100,7 +126,10 @@ firewall:
             except OSError:
                 time.sleep(0.1)
         assert http_get(f"http://127.0.0.1:{http_port}/healthz") == (200, {"status": "ok"})
-        assert http_get(f"http://127.0.0.1:{http_port}/readyz") == (200, {"status": "ready", "ebpf_loaded": True})
+        assert http_get(f"http://127.0.0.1:{http_port}/readyz") == (
+            200,
+            {"status": "ready", "ebpf_loaded": True},
+        )
 
         before = kernel_counters(lab.host_if)
         assert lab.ping_from_peer(lab.host_ip, count=3) == 0, "denied IPv4 pings got replies"
@@ -117,14 +146,22 @@ firewall:
         while len(alerts) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
             log.seek(0)
-            alerts = [r for r in map(json.loads, filter(str.strip, log.readlines())) if r.get("event") == "alert"]
+            alerts = [
+                r for r in map(json.loads, filter(str.strip, log.readlines())) if r.get("event") == "alert"
+            ]
         assert len(alerts) == 3
         for alert in alerts:
             assert (alert["src_ip"], alert["dst_ip"]) == (lab.peer_ip, lab.host_ip)
-            assert (alert["rule_id"], alert["component"], alert["action"]) == ("deny-peer-icmp", "firewall", "Block")
+            assert (alert["rule_id"], alert["component"], alert["action"]) == (
+                "deny-peer-icmp",
+                "firewall",
+                "Block",
+            )
     finally:
         agent.send_signal(signal.SIGTERM)
         code = agent.wait(timeout=15)
     assert code == 0
-    link = subprocess.run(["ip", "link", "show", lab.host_if], capture_output=True, text=True, check=True).stdout
+    link = subprocess.run(
+        ["ip", "link", "show", lab.host_if], capture_output=True, text=True, check=True
+    ).stdout
     assert "xdp" not in link

@@ -5,6 +5,7 @@ import ipaddress
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from sentinel_domain.common import PacketHeader, Protocol
 from sentinel_domain.firewall import (
     DefaultPolicy,
@@ -27,7 +28,10 @@ def rule(**fields: object) -> FirewallRule:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"id": "r", "src_ip": "10.0.0.1/33"}, "invalid CIDR notation '10.0.0.1/33': prefix length must be 0-32"),
+        (
+            {"id": "r", "src_ip": "10.0.0.1/33"},
+            "invalid CIDR notation '10.0.0.1/33': prefix length must be 0-32",
+        ),
         ({"id": "r", "dst_ip": "2001:db8::/129"}, "prefix length must be 0-128"),
         ({"id": "r", "src_ip": "10.0.0.1/8"}, "has host bits set"),
         ({"id": "r", "dst_port": "443-80"}, "start 443 > end 80"),
@@ -113,8 +117,8 @@ rule_fields = st.fixed_dictionaries(
 )
 packets = st.builds(
     lambda fam, src, dst, proto, sport, dport, vlan: PacketHeader(
-        A(src), A(dst), proto,
-        sport if proto in (6, 17) else None, dport if proto in (6, 17) else None, vlan),
+        A(src), A(dst), proto, sport if proto in (6, 17) else None, dport if proto in (6, 17) else None, vlan
+    ),
     st.just(0),
     st.sampled_from(ADDRS4 + ADDRS6),
     st.sampled_from(ADDRS4 + ADDRS6),
@@ -142,14 +146,17 @@ def oracle(rules: list[FirewallRule], packet: PacketHeader, mode: FirewallMode) 
         ok = (
             r.enabled
             and (family is None or family == packet.src.version)
-            and (r.protocol == 0 or r.protocol == packet.protocol
-                 or (r.protocol == 1 and packet.protocol == 58))
+            and (r.protocol in (0, packet.protocol) or (r.protocol == 1 and packet.protocol == 58))
             and net_ok(r.src_ip, packet.src)
             and net_ok(r.dst_ip, packet.dst)
-            and (r.src_port is None or (packet.src_port is not None
-                                        and r.src_port.start <= packet.src_port <= r.src_port.end))
-            and (r.dst_port is None or (packet.dst_port is not None
-                                        and r.dst_port.start <= packet.dst_port <= r.dst_port.end))
+            and (
+                r.src_port is None
+                or (packet.src_port is not None and r.src_port.start <= packet.src_port <= r.src_port.end)
+            )
+            and (
+                r.dst_port is None
+                or (packet.dst_port is not None and r.dst_port.start <= packet.dst_port <= r.dst_port.end)
+            )
             and (r.vlan_id is None or r.vlan_id == packet.vlan_id)
         )
         if ok:
@@ -162,8 +169,11 @@ def oracle(rules: list[FirewallRule], packet: PacketHeader, mode: FirewallMode) 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(rule_fields, max_size=12), st.lists(packets, min_size=1, max_size=10),
-       st.sampled_from(list(FirewallMode)))
+@given(
+    st.lists(rule_fields, max_size=12),
+    st.lists(packets, min_size=1, max_size=10),
+    st.sampled_from(list(FirewallMode)),
+)
 def test_first_match_equals_brute_force_oracle(fields, pkts, mode) -> None:  # type: ignore[no-untyped-def]
     rules = []
     for i, f in enumerate(fields):

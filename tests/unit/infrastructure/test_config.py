@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from sentinel_infrastructure.config import ConfigError, load_config
 
 MINIMAL = "agent:\n  interfaces: [eth0]\n"
@@ -23,10 +24,19 @@ def errors(tmp_path: Path, text: str, **kw: object) -> str:
 def test_defaults_apply_when_only_interfaces_are_given(tmp_path: Path) -> None:
     loaded = load_config(write(tmp_path, MINIMAL), environ={})
     agent = loaded.config.agent
-    assert (agent.bind_address, agent.http_port, agent.grpc_port, agent.metrics_port) == ("127.0.0.1", 8080, 50051, 9090)
+    assert (agent.bind_address, agent.http_port, agent.grpc_port, agent.metrics_port) == (
+        "127.0.0.1",
+        8080,
+        50051,
+        9090,
+    )
     assert (agent.log_level, agent.log_format, agent.xdp_mode) == ("info", "json", "auto")
     assert loaded.config.firewall.mode == "alert" and loaded.config.firewall.default_policy == "pass"
-    assert [r.id for r in loaded.firewall_policy.rules] == ["anti-lockout-22", "anti-lockout-8080", "anti-lockout-50051"]
+    assert [r.id for r in loaded.firewall_policy.rules] == [
+        "anti-lockout-22",
+        "anti-lockout-8080",
+        "anti-lockout-50051",
+    ]
 
 
 def test_yaml_beats_defaults_env_beats_yaml_cli_beats_env(tmp_path: Path) -> None:
@@ -41,33 +51,62 @@ def test_yaml_beats_defaults_env_beats_yaml_cli_beats_env(tmp_path: Path) -> Non
 
 
 def test_client_variables_are_not_daemon_overrides(tmp_path: Path) -> None:
-    loaded = load_config(write(tmp_path, MINIMAL), environ={"EBPFSENTINEL_PORT": "1", "EBPFSENTINEL_HOST": "x"})
+    loaded = load_config(
+        write(tmp_path, MINIMAL), environ={"EBPFSENTINEL_PORT": "1", "EBPFSENTINEL_HOST": "x"}
+    )
     assert loaded.config.agent.http_port == 8080
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("agent: {}\n", "config.yaml:1:1: agent: validation error: Object missing required field `interfaces`"),
+        (
+            "agent: {}\n",
+            "config.yaml:1:1: agent: validation error: Object missing required field `interfaces`",
+        ),
         (MINIMAL + "bogus: 1\n", "config.yaml:3:1: bogus: validation error: unknown top-level key 'bogus'"),
-        (MINIMAL + "  http_port: high\n", "config.yaml:3:3: agent.http_port: validation error: Expected `int`"),
-        ("agent:\n  interfaces: []\n", "agent.interfaces: validation error: at least one interface is required"),
+        (
+            MINIMAL + "  http_port: high\n",
+            "config.yaml:3:3: agent.http_port: validation error: Expected `int`",
+        ),
+        (
+            "agent:\n  interfaces: []\n",
+            "agent.interfaces: validation error: at least one interface is required",
+        ),
         (MINIMAL + "  grpc_port: 8080\n", "http_port, grpc_port and metrics_port must be distinct"),
-        (MINIMAL + "  bind_address: 0.0.0.0\n", "config.yaml:3:3: agent.bind_address: validation error: bind_address"),
+        (
+            MINIMAL + "  bind_address: 0.0.0.0\n",
+            "config.yaml:3:3: agent.bind_address: validation error: bind_address",
+        ),
         (MINIMAL + "  log_level: loud\n", "invalid value 'loud' for field 'log_level'"),
-        (MINIMAL + "firewall:\n  mode: maybe\n", "config.yaml:4:3: firewall.mode: validation error: invalid value 'maybe'"),
-        (MINIMAL + "firewall:\n  rules:\n    - {id: r, priority: 1, action: deny, src_ip: 10.0.0.1/33}\n",
-         "firewall.rules[0].src_ip: validation error: rule 'r': invalid CIDR notation '10.0.0.1/33'"),
-        (MINIMAL + "firewall:\n  rules:\n    - {id: r, priority: 1, action: deny}\n    - {id: r, priority: 2, action: deny}\n",
-         "firewall.rules: validation error: duplicate rule id 'r'"),
+        (
+            MINIMAL + "firewall:\n  mode: maybe\n",
+            "config.yaml:4:3: firewall.mode: validation error: invalid value 'maybe'",
+        ),
+        (
+            MINIMAL + "firewall:\n  rules:\n    - {id: r, priority: 1, action: deny, src_ip: 10.0.0.1/33}\n",
+            "firewall.rules[0].src_ip: validation error: rule 'r': invalid CIDR notation '10.0.0.1/33'",
+        ),
+        (
+            MINIMAL
+            + "firewall:\n  rules:\n    - {id: r, priority: 1, action: deny}\n"
+            + "    - {id: r, priority: 2, action: deny}\n",
+            "firewall.rules: validation error: duplicate rule id 'r'",
+        ),
         ("agent: [\n", "YAML parse error"),
         ("- just\n- a list\n", "top level must be a mapping"),
-        ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-         "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n", "document too large after alias expansion"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+            "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+            "document too large after alias expansion",
+        ),
         ("agent:\n  interfaces: [eth0]\n  interfaces: [eth1]\n", "YAML parse error"),
-        ("x: !!python/object:os.system {}\n", "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'"),
+        (
+            "x: !!python/object:os.system {}\n",
+            "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'",
+        ),
         (MINIMAL + "ids: !custom 1\n", "unsupported YAML tag '!custom'"),
     ],
 )
@@ -76,7 +115,9 @@ def test_errors_are_located(tmp_path: Path, text: str, expected: str) -> None:
 
 
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
-    assert "nesting deeper than 64 levels" in errors(tmp_path, MINIMAL + "ids: " + "[" * 100 + "]" * 100 + "\n")
+    assert "nesting deeper than 64 levels" in errors(
+        tmp_path, MINIMAL + "ids: " + "[" * 100 + "]" * 100 + "\n"
+    )
 
 
 def test_non_utf8_and_missing_files(tmp_path: Path) -> None:

@@ -3,16 +3,17 @@
 import argparse
 import sys
 
+from sentinel_agent import __version__
 from sentinel_infrastructure.config import ConfigError, load_config
 from sentinel_infrastructure.logging import configure_logging
-
-from sentinel_agent import __version__
 
 DEFAULT_CONFIG = "/etc/ebpfsentinel/config.yaml"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ebpfsentinel-agent", description="eBPFsentinel network-security agent")
+    parser = argparse.ArgumentParser(
+        prog="ebpfsentinel-agent", description="eBPFsentinel network-security agent"
+    )
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="YAML configuration file")
     parser.add_argument("-l", "--log-level", choices=["error", "warn", "info", "debug", "trace"])
     parser.add_argument("--log-format", choices=["json", "text"])

@@ -6,10 +6,10 @@ import signal
 import structlog
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
-from sentinel_infrastructure.config import LoadedConfig
 
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.runtime import AgentRuntime
+from sentinel_infrastructure.config import LoadedConfig
 
 log = structlog.get_logger("ebpfsentinel.agent")
 

@@ -56,8 +56,20 @@ class VethLab:
 
     def ping_from_peer(self, target: str, count: int = 3) -> int:
         """Pings sent from the namespace to ``target``; returns how many replies came back."""
-        result = self.ns("ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "1", target,
-                         check=False, timeout=10 + count)
+        result = self.ns(
+            "ping",
+            "-n",
+            "-q",
+            "-c",
+            str(count),
+            "-i",
+            "0.2",
+            "-W",
+            "1",
+            target,
+            check=False,
+            timeout=10 + count,
+        )
         for line in result.stdout.splitlines():
             if "received" in line:
                 return int(line.split(",")[1].split()[0])

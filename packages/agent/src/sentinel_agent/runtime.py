@@ -9,16 +9,16 @@ import time
 from dataclasses import dataclass, field
 
 import structlog
+
 from sentinel_adapters.alerting.log_sink import LogAlertSink
 from sentinel_adapters.ebpf.attach import XdpAttachment, XdpMode, attach_xdp, detach_xdp, ifindex
 from sentinel_adapters.ebpf.errors import BpfError
 from sentinel_adapters.ebpf.event_source import BpfFirewallEventSource
 from sentinel_adapters.ebpf.firewall_map import PROGRAM, BpfFirewallMap
 from sentinel_adapters.ebpf.loader import BpfObject
+from sentinel_agent import __version__
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_infrastructure.config import LoadedConfig
-
-from sentinel_agent import __version__
 
 log = structlog.get_logger("ebpfsentinel.agent")
 
@@ -50,8 +50,13 @@ class AgentRuntime:
         cfg = self.loaded.config
         if cfg.firewall.enabled:
             self._start_firewall()
-        log.info("agent started", version=self.version, ready=self.ready(),
-                 interfaces=cfg.agent.interfaces, config=self.loaded.source)
+        log.info(
+            "agent started",
+            version=self.version,
+            ready=self.ready(),
+            interfaces=cfg.agent.interfaces,
+            config=self.loaded.source,
+        )
 
     def _start_firewall(self) -> None:
         cfg = self.loaded.config
@@ -67,12 +72,15 @@ class AgentRuntime:
             try:
                 indexes[name] = ifindex(name)
             except BpfError as exc:
-                self.firewall.attach_blocked.append({"program": PROGRAM, "interface": name, "reason": str(exc)})
+                self.firewall.attach_blocked.append(
+                    {"program": PROGRAM, "interface": name, "reason": str(exc)}
+                )
         self._map = BpfFirewallMap(self._obj, indexes)
         self._map.apply(self.loaded.firewall_policy)
         self._events = BpfFirewallEventSource(self._obj)
-        service = FirewallAlertService(lambda: self._map.policy if self._map else self.loaded.firewall_policy,
-                                       self.alerts)
+        service = FirewallAlertService(
+            lambda: self._map.policy if self._map else self.loaded.firewall_policy, self.alerts
+        )
         self._consumer = threading.Thread(target=self._consume, args=(service,), name="ring-fw", daemon=True)
         self._consumer.start()
         mode = XdpMode(cfg.agent.xdp_mode if cfg.agent.xdp_mode in ("native", "generic") else "auto")
@@ -82,7 +90,9 @@ class AgentRuntime:
                 self.firewall.attachments.append(attachment)
                 log.info("attached", program=PROGRAM, interface=name, mode=attachment.mode.value)
             except BpfError as exc:
-                self.firewall.attach_blocked.append({"program": PROGRAM, "interface": name, "reason": str(exc)})
+                self.firewall.attach_blocked.append(
+                    {"program": PROGRAM, "interface": name, "reason": str(exc)}
+                )
                 log.error("attach failed", program=PROGRAM, interface=name, error=str(exc))
 
     def _consume(self, service: FirewallAlertService) -> None:

@@ -8,7 +8,10 @@ from sentinel_domain.firewall import FirewallEvent
 class FirewallEventSource(ABC):
     @abstractmethod
     def read(self, timeout: float) -> list[FirewallEvent]:
-        """The next batch (possibly empty after ``timeout`` seconds); malformed records are counted, not raised."""
+        """The next batch, possibly empty after ``timeout`` seconds.
+
+        Malformed records are counted (see :meth:`stats`), never raised.
+        """
 
     @abstractmethod
     def stats(self) -> dict[str, int]:

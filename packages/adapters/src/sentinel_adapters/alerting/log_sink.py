@@ -1,6 +1,7 @@
 """LogAlertSink: each alert as one structured (JSON) log record on the agent's log stream."""
 
 import structlog
+
 from sentinel_domain.alert import Alert
 from sentinel_ports.alert_sink import AlertSink
 

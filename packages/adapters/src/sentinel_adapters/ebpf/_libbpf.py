@@ -174,8 +174,7 @@ def check_ptr(ptr: int | None, call: str) -> int:
 _capture = threading.local()
 
 
-@_PRINT_FN
-def _print(level: int, fmt: bytes, args: int) -> int:
+def _print_impl(level: int, fmt: bytes, args: int) -> int:
     buf = ctypes.create_string_buffer(16384)
     _libc.vsnprintf(buf, len(buf), fmt, args)
     lines = getattr(_capture, "lines", None)
@@ -184,6 +183,7 @@ def _print(level: int, fmt: bytes, args: int) -> int:
     return 0
 
 
+_print = _PRINT_FN(_print_impl)  # module-level: libbpf keeps the pointer forever
 lib.libbpf_set_print(ctypes.cast(_print, vp))
 
 
@@ -191,7 +191,8 @@ lib.libbpf_set_print(ctypes.cast(_print, vp))
 def capture_libbpf_output() -> Iterator[list[str]]:
     """Collect what libbpf prints (e.g. the verifier log) during the ``with`` block."""
     previous = getattr(_capture, "lines", None)
-    _capture.lines = lines = []
+    lines: list[str] = []
+    _capture.lines = lines
     try:
         yield lines
     finally:

@@ -70,7 +70,10 @@ def attach_tc(prog_fd: int, interface: str, egress: bool = False, handle: int = 
     if rc < 0 and rc != -17:  # EEXIST: clsact already there
         bpf.check(rc, f"bpf_tc_hook_create({interface})")
     opts = bpf.bpf_tc_opts(
-        sz=ctypes.sizeof(bpf.bpf_tc_opts), prog_fd=prog_fd, handle=handle, priority=priority,
+        sz=ctypes.sizeof(bpf.bpf_tc_opts),
+        prog_fd=prog_fd,
+        handle=handle,
+        priority=priority,
         flags=bpf.BPF_TC_F_REPLACE,
     )
     bpf.check(bpf.lib.bpf_tc_attach(ctypes.byref(hook), ctypes.byref(opts)), f"bpf_tc_attach({interface})")

@@ -2,13 +2,12 @@
 
 import time
 
-from sentinel_domain.common import PacketHeader, address_from_words
-from sentinel_domain.firewall import FirewallEvent, Verdict
-from sentinel_ports.event_source import FirewallEventSource
-
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ringbuf import RingBufferReader
+from sentinel_domain.common import PacketHeader, address_from_words
+from sentinel_domain.firewall import FirewallEvent, Verdict
+from sentinel_ports.event_source import FirewallEventSource
 
 _VERDICTS = {codec.ACTION_DROP: Verdict.DROP, codec.ACTION_LOG: Verdict.LOG, codec.ACTION_PASS: Verdict.PASS}
 

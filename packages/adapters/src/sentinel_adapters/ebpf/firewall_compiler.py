@@ -17,6 +17,7 @@ import struct
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sentinel_domain.common import Protocol
 from sentinel_domain.firewall import FirewallPolicy, FirewallRule, Verdict
@@ -53,17 +54,17 @@ class CompiledFirewall:
     dst_v6: dict[ipaddress.IPv6Network, int]
     proto: list[int]
     vlan: list[int]
-    sport_class: array  # u16 per port
+    sport_class: array[int]  # u16 per port
     sport_bits: list[int]
-    dport_class: array
+    dport_class: array[int]
     dport_bits: list[int]
     iface: dict[int, int]  # ifindex -> bitmap; 0 = any other interface
     default_drop: bool
 
 
-def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict:
+def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict[Any, int]:
     wildcard = 0
-    exact: dict = {}
+    exact: dict[Any, int] = {}
     for i, rule in rules:
         net = getattr(rule, attr)
         if net is None:
@@ -81,7 +82,7 @@ def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: i
     return out
 
 
-def _port_classes(rules: list[tuple[int, FirewallRule]], attr: str) -> tuple[array, list[int]]:
+def _port_classes(rules: list[tuple[int, FirewallRule]], attr: str) -> tuple[array[int], list[int]]:
     wildcard = 0
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}
@@ -150,5 +151,3 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
 
 def indices(count: int) -> list[bytes]:
     return [struct.pack("<I", i) for i in range(count)]
-
-

@@ -3,15 +3,14 @@
 import struct
 from collections.abc import Mapping
 
-from sentinel_domain.common import PacketHeader
-from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
-from sentinel_ports.firewall_map import FirewallMap
-
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.firewall_compiler import CompiledFirewall, compile_policy, encode_bitmap, lpm_key
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.prog_run import XDP_DROP, prog_test_run
+from sentinel_domain.common import PacketHeader
+from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
+from sentinel_ports.firewall_map import FirewallMap
 
 PROGRAM = "xdp_firewall"
 _U32 = struct.Struct("<I")
@@ -74,8 +73,12 @@ class BpfFirewallMap(FirewallMap):
             m(f"fw_{name}_bits").update_batch(_keys(len(bits)), [encode_bitmap(b) for b in bits])
             raw = classes.tobytes()
             m(f"fw_{name}_class").update_batch(_keys(65536), [raw[i : i + 2] for i in range(0, len(raw), 2)])
-        for name, table in (("fw_src_v4", c.src_v4), ("fw_dst_v4", c.dst_v4),
-                            ("fw_src_v6", c.src_v6), ("fw_dst_v6", c.dst_v6)):
+        for name, table in (
+            ("fw_src_v4", c.src_v4),
+            ("fw_dst_v4", c.dst_v4),
+            ("fw_src_v6", c.src_v6),
+            ("fw_dst_v6", c.dst_v6),
+        ):
             wanted = {lpm_key(net): encode_bitmap(bits) for net, bits in table.items()}
             for key, value in wanted.items():
                 m(name).update(key, value)
@@ -116,7 +119,7 @@ class BpfFirewallMap(FirewallMap):
 
     def rule_hits(self) -> dict[str, int]:
         hits_map = self._obj.map("fw_rule_hits")
-        out = {}
+        out: dict[str, int] = {}
         for index, rule in enumerate(self._policy.rules):
             hits = codec.sum_per_cpu_u64(hits_map.per_cpu_values(_U32.pack(index)))
             if hits:

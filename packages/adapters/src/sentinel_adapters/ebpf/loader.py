@@ -21,7 +21,9 @@ class BpfObject:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._obj = bpf.check_ptr(bpf.lib.bpf_object__open_file(str(self.path).encode(), None), "open")
+        self._obj: int | None = bpf.check_ptr(
+            bpf.lib.bpf_object__open_file(str(self.path).encode(), None), "open"
+        )
         with bpf.capture_libbpf_output() as log:
             rc = bpf.lib.bpf_object__load(self._obj)
         if rc < 0:
@@ -76,5 +78,3 @@ class BpfObject:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-

@@ -75,7 +75,10 @@ class BpfMap:
             kblob = b"".join(keys[start : start + chunk])
             vblob = b"".join(values[start : start + chunk])
             count = ctypes.c_uint32(len(kblob) // self.key_size)
-            if len(kblob) != count.value * self.key_size or len(vblob) != count.value * self.stored_value_size:
+            if (
+                len(kblob) != count.value * self.key_size
+                or len(vblob) != count.value * self.stored_value_size
+            ):
                 raise ValueError(f"{self.name}: batch element sizes do not match the map")
             rc = bpf.lib.bpf_map_update_batch(self.fd, kblob, vblob, ctypes.byref(count), ctypes.byref(opts))
             bpf.check(rc, f"bpf_map_update_batch({self.name})")
@@ -95,4 +98,6 @@ class BpfMap:
 
     def _check_value(self, value: bytes) -> None:
         if len(value) != self.stored_value_size:
-            raise BpfError(22, f"{self.name}: value is {len(value)} bytes, map wants {self.stored_value_size}")
+            raise BpfError(
+                22, f"{self.name}: value is {len(value)} bytes, map wants {self.stored_value_size}"
+            )

@@ -37,7 +37,9 @@ class RingBufferReader:
 
     def pending_bytes(self) -> int:
         """Bytes committed by the kernel and not yet consumed."""
-        return _U64.unpack_from(self._producer, 0)[0] - _U64.unpack_from(self._consumer, 0)[0]
+        produced: int = _U64.unpack_from(self._producer, 0)[0]
+        consumed: int = _U64.unpack_from(self._consumer, 0)[0]
+        return produced - consumed
 
     def wait(self, timeout: float) -> bool:
         """Block until the kernel signals data (or ``timeout`` seconds pass)."""

@@ -41,8 +41,8 @@ def parse_port_range(value: object) -> PortRange:
         start = int(start_s)
         return PortRange(start, int(end_s) if sep else start)
     if isinstance(value, Mapping):
-        start, end = value.get("start"), value.get("end")
-        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+        low, high = value.get("start"), value.get("end")
+        if not isinstance(low, int) or not isinstance(high, int) or isinstance(low, bool):
             raise ValidationError(f"invalid port range '{value}': start and end must be integers")
-        return PortRange(start, end)
+        return PortRange(low, high)
     raise ValidationError(f"invalid port range '{value}': expected a number, 'a-b' or {{start, end}}")

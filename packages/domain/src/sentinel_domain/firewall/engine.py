@@ -80,7 +80,7 @@ def rule_matches(rule: FirewallRule, packet: PacketHeader) -> bool:
     if rule.protocol == Protocol.ICMP:
         if packet.protocol not in (Protocol.ICMP, Protocol.ICMPV6):
             return False
-    elif rule.protocol != Protocol.ANY and packet.protocol != rule.protocol:
+    elif rule.protocol not in (Protocol.ANY, packet.protocol):
         return False
     if rule.src_ip is not None and packet.src not in rule.src_ip:
         return False

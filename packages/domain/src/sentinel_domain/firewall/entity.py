@@ -117,7 +117,8 @@ GLOBAL_SCOPE = Scope()
 
 
 def parse_scope(value: object) -> Scope:
-    """``global``, ``<iface>``, ``interface:<iface>``, ``namespace:<ns>``, ``{interface: x}`` or ``{namespace: y}``."""
+    """Parse a scope: ``global``, ``<iface>``, ``interface:<iface>``, ``namespace:<ns>``,
+    ``{interface: x}`` or ``{namespace: y}``."""
     if value is None:
         return GLOBAL_SCOPE
     if isinstance(value, Mapping):
@@ -166,13 +167,17 @@ class FirewallRule:
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise FirewallRuleError(f"rule '{self.id}': priority must be an integer", "priority")
         if not 0 <= self.priority <= MAX_PRIORITY:
-            raise FirewallRuleError(f"rule '{self.id}': priority {self.priority} out of range 1-{MAX_PRIORITY}")
+            raise FirewallRuleError(
+                f"rule '{self.id}': priority {self.priority} out of range 1-{MAX_PRIORITY}"
+            )
         if self.priority == 0 and not self.system:
             raise FirewallRuleError(f"rule '{self.id}': priority 0 is reserved for system rules", "priority")
         if self.src_ip is not None and self.dst_ip is not None and self.src_ip.version != self.dst_ip.version:
             raise FirewallRuleError(f"rule '{self.id}': src_ip and dst_ip mix IPv4 and IPv6")
         if self.vlan_id is not None and not 0 <= self.vlan_id <= 4094:
-            raise FirewallRuleError(f"rule '{self.id}': vlan_id {self.vlan_id} out of range 0-4094", "vlan_id")
+            raise FirewallRuleError(
+                f"rule '{self.id}': vlan_id {self.vlan_id} out of range 0-4094", "vlan_id"
+            )
 
     @property
     def family(self) -> int | None:

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
 from sentinel_domain.common import DomainError
 from sentinel_domain.firewall import (
     FirewallPolicy,
@@ -24,7 +25,6 @@ from sentinel_domain.firewall import (
     parse_default_policy,
     parse_mode,
 )
-
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
 from sentinel_infrastructure.config.model import Config
 
@@ -108,7 +108,10 @@ def _parse_yaml(text: str, source: str) -> Any:
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``EBPFSENTINEL_AGENT__HTTP_PORT=9000`` → ``{"agent": {"http_port": 9000}}`` (values are YAML scalars)."""
+    """``EBPFSENTINEL_AGENT__HTTP_PORT=9000`` → ``{"agent": {"http_port": 9000}}``.
+
+    Values are parsed as YAML scalars, so numbers, booleans and ``[a, b]`` lists work.
+    """
     out: dict[str, Any] = {}
     scalar = YAML(typ="safe")
     for name, raw in environ.items():
@@ -138,7 +141,9 @@ def _msgspec_path(message: str) -> list[str | int]:
     match = re.search(r"at `\$([^`]*)`", message)
     if not match:
         return []
-    return [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", match.group(1))]
+    return [
+        int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[\]]+", match.group(1))
+    ]
 
 
 def _dotted(path: list[str | int]) -> str:
@@ -187,7 +192,9 @@ def load_config(
             message = f"unknown top-level key '{unknown.group(1)}'" if len(where) == 1 else message
         line, col = _position(tree, where)
         text_msg = re.sub(r" - at `\$[^`]*`", "", message)
-        raise ConfigError(source, [ConfigIssue(f"validation error: {text_msg}", _dotted(where), line, col)]) from None
+        raise ConfigError(
+            source, [ConfigIssue(f"validation error: {text_msg}", _dotted(where), line, col)]
+        ) from None
     issues = _semantic_issues(config, tree)
     if issues:
         raise ConfigError(source, issues)
@@ -197,7 +204,11 @@ def load_config(
 def build_firewall_policy(config: Config) -> FirewallPolicy:
     fw = config.firewall
     rules = [FirewallRule.from_dict(rule) for rule in fw.rules]
-    system = anti_lockout_rules(fw.anti_lockout.ports, fw.anti_lockout.interfaces) if fw.anti_lockout.enabled else []
+    system = (
+        anti_lockout_rules(fw.anti_lockout.ports, fw.anti_lockout.interfaces)
+        if fw.anti_lockout.enabled
+        else []
+    )
     return FirewallPolicy.build(rules, parse_mode(fw.mode), parse_default_policy(fw.default_policy), system)
 
 
@@ -223,8 +234,11 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
     try:
         bind = ipaddress.ip_address(agent.bind_address)
         if not bind.is_loopback and not agent.allow_unauthenticated_api:
-            add(f"bind_address {bind} is not loopback and the API has no authentication; set "
-                "agent.allow_unauthenticated_api: true to accept that", ["agent", "bind_address"])
+            add(
+                f"bind_address {bind} is not loopback and the API has no authentication; set "
+                "agent.allow_unauthenticated_api: true to accept that",
+                ["agent", "bind_address"],
+            )
     except ValueError:
         add(f"invalid IP address '{agent.bind_address}'", ["agent", "bind_address"])
     for key, value, allowed in (
@@ -233,7 +247,10 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
         ("xdp_mode", agent.xdp_mode, XDP_MODES),
     ):
         if value.lower() not in allowed:
-            add(f"invalid value '{value}' for field '{key}': expected one of {', '.join(allowed)}", ["agent", key])
+            add(
+                f"invalid value '{value}' for field '{key}': expected one of {', '.join(allowed)}",
+                ["agent", key],
+            )
     fw = config.firewall
     for key, parse in (("mode", parse_mode), ("default_policy", parse_default_policy)):
         try:
@@ -245,8 +262,10 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
             FirewallRule.from_dict(rule)
         except DomainError as exc:
             field = getattr(exc, "field", None)
-            add(str(exc).removeprefix(f"{field}: ") if field else str(exc),
-                ["firewall", "rules", i, *([field] if field and field in rule else [])])
+            add(
+                str(exc).removeprefix(f"{field}: ") if field else str(exc),
+                ["firewall", "rules", i, *([field] if field and field in rule else [])],
+            )
     if not issues:
         try:
             build_firewall_policy(config)

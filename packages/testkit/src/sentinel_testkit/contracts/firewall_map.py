@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from sentinel_domain.common import PacketHeader, Protocol
 from sentinel_domain.firewall import (
     DefaultPolicy,
@@ -29,10 +30,18 @@ def policy(*rules: FirewallRule, mode: str = "block", default: str = "pass") -> 
     return FirewallPolicy.build(rules, FirewallMode(mode), DefaultPolicy(default))
 
 
-def pkt(src: str, dst: str, proto: int = Protocol.UDP, sport: int | None = 1234, dport: int | None = 53,
-        vlan: int = 0) -> PacketHeader:
+def pkt(
+    src: str,
+    dst: str,
+    proto: int = Protocol.UDP,
+    sport: int | None = 1234,
+    dport: int | None = 53,
+    vlan: int = 0,
+) -> PacketHeader:
     has_ports = proto in (Protocol.TCP, Protocol.UDP)
-    return PacketHeader(A(src), A(dst), proto, sport if has_ports else None, dport if has_ports else None, vlan)
+    return PacketHeader(
+        A(src), A(dst), proto, sport if has_ports else None, dport if has_ports else None, vlan
+    )
 
 
 class FirewallMapContract:
@@ -70,10 +79,12 @@ class FirewallMapContract:
         assert fw.decide(pkt("198.18.0.1", "198.18.0.2")).verdict is Verdict.PASS
 
     def test_lower_priority_number_wins(self, fw: FirewallMap) -> None:
-        fw.apply(policy(
-            rule(id="deny-all", priority=20, action="deny"),
-            rule(id="allow-dns", priority=5, action="allow", protocol="udp", dst_port=53),
-        ))
+        fw.apply(
+            policy(
+                rule(id="deny-all", priority=20, action="deny"),
+                rule(id="allow-dns", priority=5, action="allow", protocol="udp", dst_port=53),
+            )
+        )
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", dport=53)).rule_id == "allow-dns"
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", dport=54)).rule_id == "deny-all"
 
@@ -100,10 +111,12 @@ class FirewallMapContract:
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", Protocol.TCP)).verdict is Verdict.PASS
 
     def test_vlan_conditions(self, fw: FirewallMap) -> None:
-        fw.apply(policy(
-            rule(id="v100", priority=1, action="deny", vlan_id=100),
-            rule(id="untagged", priority=2, action="log", vlan_id=0),
-        ))
+        fw.apply(
+            policy(
+                rule(id="v100", priority=1, action="deny", vlan_id=100),
+                rule(id="untagged", priority=2, action="log", vlan_id=0),
+            )
+        )
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", vlan=100)).rule_id == "v100"
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", vlan=0)).rule_id == "untagged"
         assert fw.decide(pkt("198.18.0.2", "198.18.0.1", vlan=200)).verdict is Verdict.PASS

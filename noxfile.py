@@ -1,0 +1,56 @@
+"""The project's verbs. They run in the uv-managed .venv (tools/setup.sh creates it):
+``nox --no-venv -s lint types imports tests`` or ``-s ci`` for all of them, ``-s bpf`` to rebuild
+the kernel objects, ``-s bench`` for benchmarks (never part of ci)."""
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["ci"]
+PY = ".venv/bin/python"
+LAYERS = ("domain", "ports", "application", "infrastructure", "adapters", "agent", "testkit")
+
+
+@nox.session(python=False)
+def bpf(session: nox.Session) -> None:
+    """Build the eBPF objects (incremental)."""
+    session.run("make", "-s", "-C", "bpf", external=True)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    session.run(PY, "-m", "ruff", "check", ".", external=True)
+    session.run(PY, "-m", "ruff", "format", "--check", ".", external=True)
+
+
+@nox.session(python=False)
+def types(session: nox.Session) -> None:
+    """mypy: strict on domain and ports (pyproject), checked on every package."""
+    packages = [f"packages/{p}/src/sentinel_{p}" for p in LAYERS]
+    session.run(PY, "-m", "mypy", *packages, external=True)
+
+
+@nox.session(python=False)
+def imports(session: nox.Session) -> None:
+    """import-linter contracts (architecture rules)."""
+    session.run(".venv/bin/lint-imports", "--no-cache", external=True)
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    session.run(PY, "-m", "pytest", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def ci(session: nox.Session) -> None:
+    """Everything the README's test command promises."""
+    for verb in (bpf, lint, types, imports, tests):
+        verb(session)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print figures; never asserted, never in ci."""
+    import glob
+
+    for script in sorted(glob.glob("bench/bench_*.py")):
+        session.run(PY, script, external=True)
