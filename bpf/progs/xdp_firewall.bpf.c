@@ -108,6 +108,14 @@ struct {
 	__uint(max_entries, EVENTS_RING_SIZE);
 } fw_events SEC(".maps");
 
+/* Slot 0: xdp_ratelimit, filled by userspace when rate limiting is enabled. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 4);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} fw_jump SEC(".maps");
+
 static __always_inline void count(__u32 slot)
 {
 	__u64 *value = bpf_map_lookup_elem(&fw_metrics, &slot);
@@ -241,6 +249,13 @@ static __always_inline void write_meta(struct xdp_md *ctx, __u32 rule, __u8 acti
 	m->_pad = 0;
 }
 
+/* A passed packet continues to the rate limiter; an empty slot (or a failed call) passes. */
+static __always_inline int pass_on(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &fw_jump, 0);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int xdp_firewall(struct xdp_md *ctx)
 {
@@ -281,7 +296,7 @@ int xdp_firewall(struct xdp_md *ctx)
 		}
 		count(SENTINEL_FW_PASSED);
 		write_meta(ctx, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS);
-		return XDP_PASS;
+		return pass_on(ctx);
 	}
 	struct sentinel_fw_rule *r = bpf_map_lookup_elem(&fw_rules, &rule);
 	action = r ? r->action : SENTINEL_ACTION_PASS;
@@ -300,7 +315,7 @@ int xdp_firewall(struct xdp_md *ctx)
 	}
 	count(SENTINEL_FW_PASSED);
 	write_meta(ctx, rule, action);
-	return XDP_PASS;
+	return pass_on(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

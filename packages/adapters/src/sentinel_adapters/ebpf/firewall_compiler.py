@@ -12,6 +12,8 @@ rules; its lowest bit is the first match. Per field:
 Disabled rules keep their index but have no bit anywhere. See docs/kernel.md.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import struct
 from array import array

@@ -17,10 +17,6 @@ _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
 
 
-def _keys(count: int) -> list[bytes]:
-    return [_U32.pack(i) for i in range(count)]
-
-
 class BpfFirewallMap(FirewallMap):
     """Writes compiled policies into a loaded ``xdp_firewall`` object.
 
@@ -62,30 +58,38 @@ class BpfFirewallMap(FirewallMap):
 
     def _write(self, c: CompiledFirewall, rule_count: int) -> None:
         m = self._obj.map
-        actions = c.rule_actions + [0] * (4096 - len(c.rule_actions))
-        m("fw_rules").update_batch(_keys(4096), [struct.pack("<B3x", a) for a in actions])
-        m("fw_proto").update_batch(_keys(256), [encode_bitmap(b) for b in c.proto])
-        m("fw_vlan").update_batch(_keys(4096), [encode_bitmap(b) for b in c.vlan])
+        encoded: dict[int, bytes] = {}
+
+        def blob(bitmaps: list[int]) -> bytes:
+            # Most entries share a handful of distinct bitmaps: encode each once.
+            return b"".join(encoded.get(b) or encoded.setdefault(b, encode_bitmap(b)) for b in bitmaps)
+
+        actions = bytes(4096 * 4)
+        actions = (
+            b"".join(struct.pack("<B3x", a) for a in c.rule_actions) + actions[len(c.rule_actions) * 4 :]
+        )
+        m("fw_rules").update_array(actions)
+        m("fw_proto").update_array(blob(c.proto))
+        m("fw_vlan").update_array(blob(c.vlan))
         for name, classes, bits in (
             ("sport", c.sport_class, c.sport_bits),
             ("dport", c.dport_class, c.dport_bits),
         ):
-            m(f"fw_{name}_bits").update_batch(_keys(len(bits)), [encode_bitmap(b) for b in bits])
-            raw = classes.tobytes()
-            m(f"fw_{name}_class").update_batch(_keys(65536), [raw[i : i + 2] for i in range(0, len(raw), 2)])
+            m(f"fw_{name}_bits").update_array(blob(bits))
+            m(f"fw_{name}_class").update_array(classes.tobytes())
         for name, table in (
             ("fw_src_v4", c.src_v4),
             ("fw_dst_v4", c.dst_v4),
             ("fw_src_v6", c.src_v6),
             ("fw_dst_v6", c.dst_v6),
         ):
-            wanted = {lpm_key(net): encode_bitmap(bits) for net, bits in table.items()}
+            wanted = {lpm_key(net): blob([bits]) for net, bits in table.items()}
             for key, value in wanted.items():
                 m(name).update(key, value)
             for stale in self._lpm_keys.get(name, set()) - wanted.keys():
                 m(name).delete(stale)
             self._lpm_keys[name] = set(wanted)
-        iface_keys = {_U32.pack(index): encode_bitmap(bits) for index, bits in c.iface.items()}
+        iface_keys = {_U32.pack(index): blob([bits]) for index, bits in c.iface.items()}
         for key, value in iface_keys.items():
             m("fw_iface").update(key, value)
         for stale in self._iface_keys - iface_keys.keys():
@@ -94,8 +98,15 @@ class BpfFirewallMap(FirewallMap):
         m("fw_config").update(_U32.pack(0), struct.pack("<B3xI", int(c.default_drop), rule_count))
 
     def decide(self, packet: PacketHeader) -> Decision:
-        """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata."""
-        frame = build_frame(packet)
+        """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata.
+
+        A TCP/UDP packet without ports is sent as a non-first fragment, which is how the wire
+        carries one. The packet arrives on its ``interface`` when that is in the adapter's
+        interface map; otherwise the kernel runs it as arriving on ``lo`` (keep ``lo`` out of the
+        map to model "any other interface").
+        """
+        no_ports = packet.protocol in (6, 17) and packet.src_port is None
+        frame = build_frame(packet, fragment_offset=8 if no_ports else 0)
         index = self._interfaces.get(packet.interface, 0)
         result = prog_test_run(self.prog_fd, frame, ingress_ifindex=index)
         meta = codec.decode_xdp_meta(result.data_out) if len(result.data_out) > len(frame) else None

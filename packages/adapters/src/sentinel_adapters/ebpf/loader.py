@@ -63,6 +63,15 @@ class BpfObject:
             )
         return self._maps[name]
 
+    def map_names(self) -> list[str]:
+        """Every map of the object, including libbpf's internal ones (``<obj>.bss`` …)."""
+        names = []
+        handle = bpf.lib.bpf_object__next_map(self._live(), None)
+        while handle:
+            names.append(bpf.lib.bpf_map__name(handle).decode())
+            handle = bpf.lib.bpf_object__next_map(self._live(), handle)
+        return names
+
     def close(self) -> None:
         if self._obj:
             bpf.lib.bpf_object__close(self._obj)

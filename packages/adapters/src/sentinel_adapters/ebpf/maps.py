@@ -1,6 +1,8 @@
 """Typed access to one BPF map by fd: bytes in, bytes out (the codec owns the layouts)."""
 
 import ctypes
+from array import array
+from functools import cache
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +14,12 @@ BPF_MAP_TYPE_PERCPU_ARRAY = 6
 BPF_MAP_TYPE_LRU_PERCPU_HASH = 10
 _PERCPU = {BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH}
 _ENOENT = 2
+
+
+@cache
+def _index_blob(count: int) -> bytes:
+    """Little-endian u32 keys 0..count-1, for batch writes to array maps."""
+    return array("I", range(count)).tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,22 @@ class BpfMap:
             ):
                 raise ValueError(f"{self.name}: batch element sizes do not match the map")
             rc = bpf.lib.bpf_map_update_batch(self.fd, kblob, vblob, ctypes.byref(count), ctypes.byref(opts))
+            bpf.check(rc, f"bpf_map_update_batch({self.name})")
+
+    def update_array(self, values: bytes) -> None:
+        """Write elements 0..n-1 of an array map from one blob of ``n`` packed values."""
+        size = self.stored_value_size
+        count = len(values) // size
+        if count * size != len(values) or count > self.max_entries:
+            raise ValueError(f"{self.name}: {len(values)} bytes is not a whole number of values that fits")
+        chunk = 8192
+        opts = bpf.bpf_map_batch_opts(sz=ctypes.sizeof(bpf.bpf_map_batch_opts))
+        keys = _index_blob(count)
+        for start in range(0, count, chunk):
+            n = ctypes.c_uint32(min(chunk, count - start))
+            kblob = keys[start * 4 : (start + n.value) * 4]
+            vblob = values[start * size : (start + n.value) * size]
+            rc = bpf.lib.bpf_map_update_batch(self.fd, kblob, vblob, ctypes.byref(n), ctypes.byref(opts))
             bpf.check(rc, f"bpf_map_update_batch({self.name})")
 
     def per_cpu_values(self, key: bytes) -> list[bytes]:
