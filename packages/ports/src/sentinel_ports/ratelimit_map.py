@@ -13,7 +13,7 @@ class RateLimitMap(ABC):
 
     @abstractmethod
     def decide(self, src: IpAddress, now_ns: int) -> RateDecision:
-        """Account one packet from ``src`` at ``now_ns`` (monotonic ns) and say whether it was within the limit."""
+        """Account one packet from ``src`` at ``now_ns`` (monotonic ns); say if it was within the limit."""
 
     @abstractmethod
     def counters(self) -> dict[str, int]:

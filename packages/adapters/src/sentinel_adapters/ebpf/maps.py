@@ -2,9 +2,9 @@
 
 import ctypes
 from array import array
-from functools import cache
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sentinel_adapters.ebpf import _libbpf as bpf
 from sentinel_adapters.ebpf.errors import BpfError

@@ -3,15 +3,14 @@
 import ipaddress
 import struct
 
-from sentinel_domain.common import IpAddress, PacketHeader, Protocol
-from sentinel_domain.ratelimit import RateDecision, RateLimitPolicy, RateLimitPolicySet
-from sentinel_ports.ratelimit_map import RateLimitMap
-
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.firewall_compiler import lpm_key
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.prog_run import prog_test_run
+from sentinel_domain.common import IpAddress, PacketHeader, Protocol
+from sentinel_domain.ratelimit import RateDecision, RateLimitPolicy, RateLimitPolicySet
+from sentinel_ports.ratelimit_map import RateLimitMap
 
 PROGRAM = "xdp_ratelimit"
 _U32 = struct.Struct("<I")
