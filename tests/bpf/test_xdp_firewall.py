@@ -154,3 +154,129 @@ def test_metadata_carries_rule_index_and_action(fw_pass: BpfFirewallMap) -> None
     rule_index, action, _, flags = codec.decode_xdp_meta(result.data_out) or (None, None, None, 0)
     assert fw_pass.policy.rules[rule_index].id == "log-ssh"  # type: ignore[index]
     assert action == codec.ACTION_LOG and flags & codec.META_PRESENT
+
+
+# --- IPv6 extension chains, fragments, deep VLAN stacks --------------------------------------
+
+PORT_RULES = [
+    {"id": "deny-port-7000", "priority": 1, "action": "deny", "protocol": "tcp", "dst_port": 7000},
+    {"id": "log-src-net", "priority": 2, "action": "log", "src_ip": "2001:db8:77::/48"},
+    {"id": "log-src-net4", "priority": 3, "action": "log", "src_ip": "198.18.77.0/24"},
+]
+
+
+@pytest.fixture(scope="module")
+def fw_ports() -> Iterator[BpfFirewallMap]:
+    fw = BpfFirewallMap.standalone()
+    fw.apply(FirewallPolicy.build([FirewallRule.from_dict(r) for r in PORT_RULES], FirewallMode.BLOCK))
+    yield fw
+    fw.close()
+
+
+def ext(next_header: int, kind: int, body_len: int = 6, frag_offset: int = 0) -> bytes:
+    """One IPv6 extension header of type ``kind`` (RFC 8200 sizes; AH per RFC 4302)."""
+    if kind == 44:
+        return struct.pack("!BBHI", next_header, 0, frag_offset << 3, 7)
+    if kind == 51:  # AH: length in 4-octet units minus 2; 12 bytes here + 12 of ICV
+        return struct.pack("!BBH", next_header, 4, 0) + bytes(20)
+    units = (2 + body_len) // 8 - 1
+    return struct.pack("!BB", next_header, units) + bytes(8 * (units + 1) - 2)
+
+
+def v6_frame(chain: list[int], proto: int = 6, dport: int = 7000, frag_offset: int = 0) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", 1234, dport, 0, 0, 5 << 4, 2, 1000, 0, 0)
+    headers = b""
+    kinds = [*chain, proto]
+    for kind, nxt in zip(chain, kinds[1:], strict=True):
+        headers += ext(nxt, kind, frag_offset=frag_offset if kind == 44 else 0)
+    payload = headers + tcp
+    ip6 = struct.pack(
+        "!IHBB16s16s",
+        6 << 28,
+        len(payload),
+        kinds[0],
+        64,
+        A("2001:db8:77::1").packed,
+        A("2001:db8::1").packed,
+    )
+    return ETH + struct.pack("!H", 0x86DD) + ip6 + payload
+
+
+CHAIN_CASES = {
+    # name: (frame, verdict, the rule whose event/metadata we expect, or None, counter deltas)
+    "no extension headers: port rule": (v6_frame([]), XDP_DROP, {"dropped": 1, "events_emitted": 1}),
+    "hop-by-hop + dest-opts: ports still found": (
+        v6_frame([0, 60]),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
+    "routing + AH: ports still found": (v6_frame([43, 51]), XDP_DROP, {"dropped": 1, "events_emitted": 1}),
+    "first fragment keeps its ports": (
+        v6_frame([44], frag_offset=0),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
+    "non-first fragment: no ports, address rule applies": (
+        v6_frame([44], frag_offset=100),
+        XDP_PASS,
+        {"passed": 1, "logged": 1, "events_emitted": 1},
+    ),
+    "six extension headers: at the bound": (
+        v6_frame([0, 60, 43, 60, 60, 60]),
+        XDP_DROP,
+        {"dropped": 1, "events_emitted": 1},
+    ),
+    "seven extension headers: beyond the bound": (
+        v6_frame([0, 60, 43, 60, 60, 60, 60]),
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
+    "extension header cut short": (v6_frame([0])[: -20 - 4], XDP_PASS, {"passed": 1, "errors": 1}),
+    "three VLAN tags": (
+        ETH + struct.pack("!HHHHHH", 0x88A8, 1, 0x8100, 2, 0x8100, 3) + bytes(40),
+        XDP_PASS,
+        {"passed": 1, "errors": 1},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CHAIN_CASES))
+def test_ipv6_chains_fragments_and_vlan_depth(fw_ports: BpfFirewallMap, name: str) -> None:
+    data, verdict, expected = CHAIN_CASES[name]
+    retval, changed = deltas(fw_ports, data)
+    assert retval == verdict
+    assert changed == {"seen": 1, **expected}
+
+
+def test_ipv4_non_first_fragment_has_no_ports(fw_ports: BpfFirewallMap) -> None:
+    header = PacketHeader(A("198.18.77.5"), A("198.18.1.1"), Protocol.TCP, 1234, 7000)
+    first = build_frame(header)
+    later = build_frame(header, fragment_offset=64)
+    assert deltas(fw_ports, first)[0] == XDP_DROP  # the port rule sees the first fragment
+    retval, changed = deltas(fw_ports, later)
+    assert retval == XDP_PASS  # only the address (log) rule can match a non-first fragment
+    assert changed == {"seen": 1, "passed": 1, "logged": 1, "events_emitted": 1}
+
+
+@pytest.mark.parametrize("cut", [14, 20, 33, 34, 40, 53])
+def test_truncation_at_every_layer_is_a_counted_parse_error(fw_ports: BpfFirewallMap, cut: int) -> None:
+    """A TCP/IPv4 frame cut inside the IP header (14-33) or the TCP header (34-53)."""
+    full = build_frame(PacketHeader(A("198.18.77.5"), A("198.18.1.1"), Protocol.TCP, 1, 7000))
+    retval, changed = deltas(fw_ports, full[:cut] if cut > 14 else full[:14])
+    assert retval == XDP_PASS
+    assert changed == {"seen": 1, "passed": 1, "errors": 1}
+
+
+def test_priority_and_configured_order_decide_among_overlapping_rules() -> None:
+    fw = BpfFirewallMap.standalone()
+    try:
+        rules = [
+            {"id": "late-allow", "priority": 9, "action": "allow", "src_ip": "198.18.9.9"},
+            {"id": "tie-first", "priority": 5, "action": "deny", "src_ip": "198.18.9.0/24"},
+            {"id": "tie-second", "priority": 5, "action": "allow", "src_ip": "198.18.9.9"},
+        ]
+        fw.apply(FirewallPolicy.build([FirewallRule.from_dict(r) for r in rules], FirewallMode.BLOCK))
+        decision = fw.decide(PacketHeader(A("198.18.9.9"), A("198.18.1.1"), Protocol.UDP, 1, 2))
+        assert decision.rule_id == "tie-first"
+    finally:
+        fw.close()

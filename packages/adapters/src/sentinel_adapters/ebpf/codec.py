@@ -97,7 +97,7 @@ def decode_packet_events(records: list[bytes], stats: DecodeStats) -> list[Packe
     stats.wrong_size += len(records) - len(good)
     events = []
     for v in PACKET_EVENT.iter_unpack(b"".join(good)):
-        if v[14] not in KNOWN_EVENT_TYPES:
+        if v[12] not in KNOWN_EVENT_TYPES:  # event_type
             stats.unknown_type += 1
             continue
         events.append(PacketEvent(v[0], v[1:5], v[5:9], *v[9:]))

@@ -1,5 +1,6 @@
 """BpfFirewallMap: the FirewallMap port on the xdp_firewall program's maps."""
 
+import ipaddress
 import struct
 from collections.abc import Mapping
 
@@ -42,6 +43,23 @@ class BpfFirewallMap(FirewallMap):
     def close(self) -> None:
         if self._owns_object:
             self._obj.close()
+
+    def chain_ratelimit(self, prog_fd: int) -> None:
+        """Tail-call ``prog_fd`` (xdp_ratelimit) for every packet the firewall passes."""
+        self._obj.map("fw_jump").update(_U32.pack(0), struct.pack("<i", prog_fd))
+
+    def unchain_ratelimit(self) -> None:
+        """Empty the tail-call slot: passed packets go straight up the stack again."""
+        self._obj.map("fw_jump").delete(_U32.pack(0))
+
+    def blocklist(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
+        """Drop every packet from ``network`` before any rule (the IPS enforcement point)."""
+        name = "fw_block_v4" if network.version == 4 else "fw_block_v6"
+        self._obj.map(name).update(lpm_key(network), b"\x01")
+
+    def unblocklist(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+        name = "fw_block_v4" if network.version == 4 else "fw_block_v6"
+        return self._obj.map(name).delete(lpm_key(network))
 
     @property
     def policy(self) -> FirewallPolicy:
