@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from sentinel_domain.ratelimit import RateLimitPolicySet
 from sentinel_ports.ratelimit_map import RateLimitMap
 

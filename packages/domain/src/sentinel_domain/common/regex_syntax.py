@@ -1,9 +1,8 @@
 """The regex subset every PatternMatcher accepts, parsed into a small AST with all flags resolved.
 
-KEEP IN SYNC: this file exists twice, byte for byte, in ``sentinel_testkit.fakes`` (the reference
-matcher builds an NFA from the AST) and ``sentinel_adapters.matching`` (hyperscan gets a canonical
-expression printed from the AST), so both accept exactly the same patterns; a contract test fails
-when the copies differ. It belongs in ``sentinel_domain.common`` beside the protocol.
+Both matchers parse with this one module (the reference matcher builds an NFA from the AST,
+the hyperscan adapter prints a canonical expression from it), so they accept exactly the same
+patterns; it lives beside the PatternMatcher protocol it serves.
 
 The subset (PCRE spelling, byte-oriented, ASCII-only case folding):
 - literal bytes; ``\\`` + any non-alphanumeric byte is that byte; ``\\t \\n \\r \\f \\a \\e``;
@@ -132,7 +131,7 @@ class Repeat:
 Node = ByteSet | Assertion | Concat | Alternation | Repeat
 
 
-class _Fail(Exception):
+class _ParseError(Exception):
     def __init__(self, reason: str, index: int) -> None:
         super().__init__(reason)
         self.reason, self.index = reason, index
@@ -150,7 +149,7 @@ class _Parser:
     def parse(self) -> Node:
         node = self.alternation(0)
         if self.pos < len(self.src):  # only an unbalanced ")" stops the top level early
-            raise _Fail("unmatched ')'", self.pos)
+            raise _ParseError("unmatched ')'", self.pos)
         return node
 
     def alternation(self, depth: int) -> Node:
@@ -175,7 +174,9 @@ class _Parser:
                 if not items or not repeatable:
                     last = items[-1] if items else None
                     what = "an assertion" if isinstance(last, Assertion) else "nothing or a quantifier"
-                    raise _Fail(f"quantifier follows {what}", start)
+                    raise _ParseError(f"quantifier follows {what}", start)
+                if not consumes(items[-1]):  # hyperscan treats e.g. (?:\A){2} inconsistently
+                    raise _ParseError("quantifier on a group that cannot consume a byte", start)
                 items[-1] = Repeat(items[-1], *bounds)
                 repeatable = False
                 continue
@@ -196,16 +197,16 @@ class _Parser:
             lo, hi = int(lo_s[:5]), (int(hi_s[:5]) if hi_s else None)
             hi = hi if comma else lo
             if max(lo, hi or 0) > MAX_REPEAT or len(lo_s) > 5 or len(hi_s) > 5:
-                raise _Fail(f"repeat count above {MAX_REPEAT}", start)
+                raise _ParseError(f"repeat count above {MAX_REPEAT}", start)
             if hi is not None and (hi < lo or hi == 0):
-                raise _Fail("invalid repeat bounds (need 1 <= max and min <= max)", start)
+                raise _ParseError("invalid repeat bounds (need 1 <= max and min <= max)", start)
             self.pos = close + 1
             bounds: tuple[int, int | None] = (lo, hi)
         else:
             self.pos += 1
             bounds = {0x2A: (0, None), 0x2B: (1, None), 0x3F: (0, 1)}[c]
         if self.peek() == 0x2B:
-            raise _Fail("possessive quantifiers are not supported", self.pos)
+            raise _ParseError("possessive quantifiers are not supported", self.pos)
         if self.peek() == 0x3F:  # lazy: same set of match ends
             self.pos += 1
         return bounds
@@ -240,7 +241,7 @@ class _Parser:
         """After a backslash: a byte value (0-255) or a class mask marked by bit 256."""
         c = self.peek()
         if c == -1:
-            raise _Fail("pattern ends with a lone backslash", start)
+            raise _ParseError("pattern ends with a lone backslash", start)
         self.pos += 1
         if c in _CLASS_ESCAPES:
             return _CLASS_ESCAPES[c] | (1 << 256)
@@ -249,11 +250,11 @@ class _Parser:
         if c == 0x78:  # \x
             return self.hex_escape(start)
         if 0x30 <= c <= 0x39 or c in b"kg":
-            raise _Fail("backreferences and octal escapes are not supported (use \\xHH)", start)
+            raise _ParseError("backreferences and octal escapes are not supported (use \\xHH)", start)
         if c == 0x62 and in_class:
-            raise _Fail("\\b inside a class is not supported (use \\x08)", start)
+            raise _ParseError("\\b inside a class is not supported (use \\x08)", start)
         if 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A:
-            raise _Fail(f"unsupported escape '\\{chr(c)}'", start)
+            raise _ParseError(f"unsupported escape '\\{chr(c)}'", start)
         return c
 
     def hex_escape(self, start: int) -> int:
@@ -261,14 +262,14 @@ class _Parser:
             close = self.src.find(b"}", self.pos)
             digits = self.src[self.pos + 1 : close] if close > 0 else b""
             if not 1 <= len(digits) <= 2 or any(d not in _HEX for d in digits):
-                raise _Fail("\\x{...} needs 1-2 hex digits (at most FF)", start)
+                raise _ParseError("\\x{...} needs 1-2 hex digits (at most FF)", start)
             self.pos = close + 1
             return int(digits, 16)
         end = self.pos
         while end < len(self.src) and end - self.pos < 2 and self.src[end] in _HEX:
             end += 1
         if end == self.pos:
-            raise _Fail("\\x needs 1-2 hex digits", start)
+            raise _ParseError("\\x needs 1-2 hex digits", start)
         value, self.pos = int(self.src[self.pos : end], 16), end
         return value
 
@@ -276,12 +277,12 @@ class _Parser:
         c = self.peek()
         if c == 0x5B and self.peek(1) in (0x3A, 0x2E, 0x3D):  # "[:", "[.", "[="
             if self.peek(1) != 0x3A:
-                raise _Fail("POSIX collating elements are not supported", self.pos)
+                raise _ParseError("POSIX collating elements are not supported", self.pos)
             close = self.src.find(b":]", self.pos + 2)
             name = self.src[self.pos + 2 : close] if close > 0 else b""
             negate = name.startswith(b"^")
             if name.lstrip(b"^") not in _POSIX:
-                raise _Fail("invalid POSIX class name", self.pos)
+                raise _ParseError("invalid POSIX class name", self.pos)
             self.pos = close + 2
             mask = _POSIX[name.lstrip(b"^")]
             return (ALL_BYTES & ~mask if negate else mask) | (1 << 256)
@@ -295,7 +296,7 @@ class _Parser:
         while True:
             c = self.peek()
             if c == -1:
-                raise _Fail("unterminated character class", start)
+                raise _ParseError("unterminated character class", start)
             if c == 0x5D and not first:
                 self.pos += 1
                 break
@@ -305,9 +306,9 @@ class _Parser:
                 self.pos += 1
                 hi = self.class_atom(start)
                 if hi > 0xFF:
-                    raise _Fail("invalid range in character class", start)
+                    raise _ParseError("invalid range in character class", start)
                 if hi < lo:
-                    raise _Fail("range out of order in character class", start)
+                    raise _ParseError("range out of order in character class", start)
                 mask |= _span(lo, hi)
             else:
                 mask |= lo & ALL_BYTES if lo > 0xFF else 1 << lo
@@ -317,7 +318,7 @@ class _Parser:
 
     def group(self, depth: int, start: int) -> Node | None:
         if depth > MAX_DEPTH:
-            raise _Fail(f"groups nested deeper than {MAX_DEPTH}", start)
+            raise _ParseError(f"groups nested deeper than {MAX_DEPTH}", start)
         saved = dict(self.flags)
         if self.peek() == 0x3F:  # "(?"
             self.pos += 1
@@ -325,7 +326,7 @@ class _Parser:
                 return None
         inner = self.alternation(depth)
         if self.peek() != 0x29:
-            raise _Fail("missing ')'", start)
+            raise _ParseError("missing ')'", start)
         self.pos += 1
         self.flags = saved
         return inner
@@ -336,7 +337,7 @@ class _Parser:
         if c == 0x23:  # "(?#"
             close = self.src.find(b")", self.pos)
             if close < 0:
-                raise _Fail("unterminated comment", start)
+                raise _ParseError("unterminated comment", start)
             self.pos = close + 1
             return False
         if c == 0x3A:  # "(?:"
@@ -347,8 +348,8 @@ class _Parser:
             self.pos += 2 if c == 0x50 else 1
             close = self.src.find(b">", self.pos)
             name = self.src[self.pos : close] if close > 0 else b""
-            if not name or not (name[:1].isalpha() or name[:1] == b"_") or not name.replace(b"_", b"").isalnum():
-                raise _Fail("invalid group name", start)
+            if not name.replace(b"_", b"a").isalnum() or name[:1].isdigit():
+                raise _ParseError("invalid group name", start)
             self.pos = close + 1
             return True
         unsupported = {
@@ -360,7 +361,7 @@ class _Parser:
             b"P": "backreferences and recursion are not supported",
         }
         if c != -1 and bytes([c]) in unsupported:
-            raise _Fail(unsupported[bytes([c])], start)
+            raise _ParseError(unsupported[bytes([c])], start)
         return self.inline_flags(start)
 
     def inline_flags(self, start: int) -> bool:
@@ -369,15 +370,28 @@ class _Parser:
             self.pos += 1
             if c == 0x2D:
                 if not on:
-                    raise _Fail("invalid inline flags", start)
+                    raise _ParseError("invalid inline flags", start)
                 on = False
                 continue
             self.flags[chr(c)] = on
             seen[on] += 1
         if (not on and not seen[False]) or not (seen[True] or seen[False]) or self.peek() not in (0x29, 0x3A):
-            raise _Fail("unsupported group syntax after '(?'", start)
+            raise _ParseError("unsupported group syntax after '(?'", start)
         self.pos += 1
         return self.src[self.pos - 1] == 0x3A
+
+
+def consumes(node: Node) -> bool:
+    """Whether some path through ``node`` consumes a byte."""
+    if isinstance(node, ByteSet):
+        return True
+    if isinstance(node, Assertion):
+        return False
+    if isinstance(node, Concat):
+        return any(consumes(n) for n in node.items)
+    if isinstance(node, Alternation):
+        return any(consumes(n) for n in node.options)
+    return consumes(node.item)
 
 
 def positions(node: Node) -> int:
@@ -410,7 +424,7 @@ def _anchors(node: Node, busy: bool, forward: bool) -> bool:
     if isinstance(node, Assertion):
         kinds = _START_KINDS if forward else _END_KINDS
         if node.kind in kinds and busy:
-            raise _Fail(f"embedded {'start' if forward else 'end'} anchor", -1)
+            raise _ParseError(f"embedded {'start' if forward else 'end'} anchor", -1)
         if forward:  # only \A may precede a start anchor
             return busy or node.kind is not AssertKind.TEXT_START
         return busy or node.kind not in _END_KINDS
@@ -448,12 +462,12 @@ def parse_pattern(pattern: Pattern) -> Node:
     try:
         node = _Parser(source, pattern.nocase, pattern.dotall, pattern.multiline).parse()
         if positions(node) > MAX_POSITIONS:
-            raise _Fail(f"pattern expands to more than {MAX_POSITIONS} positions", -1)
+            raise _ParseError(f"pattern expands to more than {MAX_POSITIONS} positions", -1)
         if nullable(node):
-            raise _Fail("pattern can match the empty string", -1)
+            raise _ParseError("pattern can match the empty string", -1)
         _anchors(node, False, True)
         _anchors(node, False, False)
-    except _Fail as exc:
+    except _ParseError as exc:
         raise _fail(pattern, exc.reason, exc.index) from None
     except RecursionError:
         raise _fail(pattern, "pattern nested too deeply") from None
