@@ -1,0 +1,61 @@
+"""Domain reputation: per-domain scores from observed DNS behaviour, decay, and auto-block decisions."""
+
+from sentinel_domain.reputation._names import (
+    COMMON_CONSONANT_PAIRS,
+    GENERIC_SECOND_LEVEL,
+    MULTI_LABEL_SUFFIXES,
+    DgaFeatures,
+    dga_features,
+    digit_ratio,
+    is_dga_like,
+    longest_consonant_run,
+    public_suffix,
+    rare_bigram_ratio,
+    registrable_domain,
+    registrable_label,
+    shannon_entropy,
+)
+from sentinel_domain.reputation.engine import ReputationEngine
+from sentinel_domain.reputation.entity import (
+    CONFIG_MAX_TRACKED_RANGE,
+    CONFIG_MIN_HALF_LIFE_HOURS,
+    DEFAULT_WEIGHTS,
+    REPUTATION_MITRE,
+    AutoBlock,
+    AutoUnblock,
+    DomainReputation,
+    FactorKind,
+    ReputationAlert,
+    ReputationConfig,
+    ReputationDecision,
+)
+from sentinel_domain.reputation.errors import ReputationConfigError
+
+__all__ = [
+    "COMMON_CONSONANT_PAIRS",
+    "CONFIG_MAX_TRACKED_RANGE",
+    "CONFIG_MIN_HALF_LIFE_HOURS",
+    "DEFAULT_WEIGHTS",
+    "GENERIC_SECOND_LEVEL",
+    "MULTI_LABEL_SUFFIXES",
+    "REPUTATION_MITRE",
+    "AutoBlock",
+    "AutoUnblock",
+    "DgaFeatures",
+    "DomainReputation",
+    "FactorKind",
+    "ReputationAlert",
+    "ReputationConfig",
+    "ReputationConfigError",
+    "ReputationDecision",
+    "ReputationEngine",
+    "dga_features",
+    "digit_ratio",
+    "is_dga_like",
+    "longest_consonant_run",
+    "public_suffix",
+    "rare_bigram_ratio",
+    "registrable_domain",
+    "registrable_label",
+    "shannon_entropy",
+]
