@@ -2,25 +2,36 @@
 
 Nothing happens at import time; ``AgentRuntime.start`` loads and attaches, ``stop`` undoes it.
 A program that fails to load or attach leaves the agent running degraded (readyz says why).
+
+XDP chain per interface: ``xdp_firewall`` is attached and tail-calls ``xdp_ratelimit`` when
+both are enabled; with the firewall disabled, ``xdp_ratelimit`` is attached on its own.
 """
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from sentinel_adapters.alerting.log_sink import LogAlertSink
 from sentinel_adapters.ebpf.attach import XdpAttachment, XdpMode, attach_xdp, detach_xdp, ifindex
 from sentinel_adapters.ebpf.errors import BpfError
-from sentinel_adapters.ebpf.event_source import BpfFirewallEventSource
-from sentinel_adapters.ebpf.firewall_map import PROGRAM, BpfFirewallMap
+from sentinel_adapters.ebpf.event_source import BpfFirewallEventSource, BpfRateLimitEventSource
+from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.loader import BpfObject
+from sentinel_adapters.ebpf.ratelimit_map import BpfRateLimitMap
 from sentinel_agent import __version__
+from sentinel_application.alert_factory import AlertIds
 from sentinel_application.firewall_alerts import FirewallAlertService
+from sentinel_application.ratelimit_alerts import RateLimitAlertService
+from sentinel_domain.firewall import FirewallPolicy
 from sentinel_infrastructure.config import LoadedConfig
+from sentinel_ports.event_source import EventSource
 
 log = structlog.get_logger("ebpfsentinel.agent")
+FIREWALL, RATELIMIT = "xdp_firewall", "xdp_ratelimit"
 
 
 @dataclass(slots=True)
@@ -37,19 +48,39 @@ class AgentRuntime:
         self.loaded = loaded
         self.started_at = time.monotonic()
         self.version = __version__
-        self.firewall = ProgramState(PROGRAM)
-        self._obj: BpfObject | None = None
-        self._map: BpfFirewallMap | None = None
-        self._events: BpfFirewallEventSource | None = None
-        self._stop = threading.Event()
-        self._consumer: threading.Thread | None = None
+        self.programs: dict[str, ProgramState] = {}
         self.alerts = LogAlertSink()
+        self._ids = AlertIds()
+        self._objects: list[BpfObject] = []
+        self._sources: list[EventSource[Any]] = []
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self.firewall: BpfFirewallMap | None = None
+        self.ratelimit: BpfRateLimitMap | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         cfg = self.loaded.config
         if cfg.firewall.enabled:
-            self._start_firewall()
+            obj = self._load(FIREWALL)
+            if obj is not None:
+                self.firewall = BpfFirewallMap(obj, self._interface_indexes(FIREWALL))
+                self.firewall.apply(self.loaded.firewall_policy)
+                service = FirewallAlertService(self._firewall_policy, self.alerts, self._ids)
+                self._consume(BpfFirewallEventSource(obj), service.handle)
+        if cfg.ratelimit.enabled:
+            obj = self._load(RATELIMIT)
+            if obj is not None:
+                self.ratelimit = BpfRateLimitMap(obj)
+                self.ratelimit.apply(self.loaded.ratelimit_policies)
+                rl_map = self.ratelimit
+                rl_service = RateLimitAlertService(rl_map.policy_id, self.alerts, self._ids)
+                self._consume(BpfRateLimitEventSource(obj), rl_service.handle)
+        if self.firewall is not None and self.ratelimit is not None:
+            self.firewall.chain_ratelimit(self.ratelimit.prog_fd)
+        entry = FIREWALL if self.firewall else RATELIMIT if self.ratelimit else None
+        if entry is not None:
+            self._attach(entry, self.firewall.prog_fd if self.firewall else self.ratelimit.prog_fd)  # type: ignore[union-attr]
         log.info(
             "agent started",
             version=self.version,
@@ -58,85 +89,93 @@ class AgentRuntime:
             config=self.loaded.source,
         )
 
-    def _start_firewall(self) -> None:
-        cfg = self.loaded.config
+    def _load(self, name: str) -> BpfObject | None:
+        state = self.programs.setdefault(name, ProgramState(name))
         try:
-            self._obj = BpfObject.load_bundled(PROGRAM)
+            obj = BpfObject.load_bundled(name)
         except (BpfError, FileNotFoundError) as exc:
-            self.firewall.error = str(exc)
-            log.error("program failed to load", program=PROGRAM, error=str(exc))
-            return
-        self.firewall.loaded = True
+            state.error = str(exc)
+            log.error("program failed to load", program=name, error=str(exc))
+            return None
+        self._objects.append(obj)
+        state.loaded = True
+        return obj
+
+    def _interface_indexes(self, program: str) -> dict[str, int]:
         indexes = {}
-        for name in cfg.agent.interfaces:
+        for name in self.loaded.config.agent.interfaces:
             try:
                 indexes[name] = ifindex(name)
             except BpfError as exc:
-                self.firewall.attach_blocked.append(
-                    {"program": PROGRAM, "interface": name, "reason": str(exc)}
+                self.programs[program].attach_blocked.append(
+                    {"program": program, "interface": name, "reason": str(exc)}
                 )
-        self._map = BpfFirewallMap(self._obj, indexes)
-        self._map.apply(self.loaded.firewall_policy)
-        self._events = BpfFirewallEventSource(self._obj)
-        service = FirewallAlertService(
-            lambda: self._map.policy if self._map else self.loaded.firewall_policy, self.alerts
-        )
-        self._consumer = threading.Thread(target=self._consume, args=(service,), name="ring-fw", daemon=True)
-        self._consumer.start()
-        mode = XdpMode(cfg.agent.xdp_mode if cfg.agent.xdp_mode in ("native", "generic") else "auto")
-        for name in indexes:
-            try:
-                attachment = attach_xdp(self._obj.program_fd(PROGRAM), name, mode)
-                self.firewall.attachments.append(attachment)
-                log.info("attached", program=PROGRAM, interface=name, mode=attachment.mode.value)
-            except BpfError as exc:
-                self.firewall.attach_blocked.append(
-                    {"program": PROGRAM, "interface": name, "reason": str(exc)}
-                )
-                log.error("attach failed", program=PROGRAM, interface=name, error=str(exc))
+        return indexes
 
-    def _consume(self, service: FirewallAlertService) -> None:
-        assert self._events is not None
-        while not self._stop.is_set():
+    def _attach(self, program: str, prog_fd: int) -> None:
+        state = self.programs[program]
+        mode_name = self.loaded.config.agent.xdp_mode
+        mode = XdpMode(mode_name) if mode_name in ("native", "generic") else XdpMode.AUTO
+        for name in self.loaded.config.agent.interfaces:
+            if any(b["interface"] == name for b in state.attach_blocked):
+                continue
             try:
-                events = self._events.read(timeout=0.2)
-                if events:
-                    service.handle(events)
-            except Exception:  # the consumer must outlive any one bad batch
-                log.exception("event batch failed")
+                attachment = attach_xdp(prog_fd, name, mode)
+                state.attachments.append(attachment)
+                log.info("attached", program=program, interface=name, mode=attachment.mode.value)
+            except BpfError as exc:
+                state.attach_blocked.append({"program": program, "interface": name, "reason": str(exc)})
+                log.error("attach failed", program=program, interface=name, error=str(exc))
+
+    def _consume(self, source: EventSource[Any], handle: Callable[[list[Any]], int]) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    events = source.read(timeout=0.2)
+                    if events:
+                        handle(events)
+                except Exception:  # the consumer must outlive any one bad batch
+                    log.exception("event batch failed")
+
+        self._sources.append(source)
+        thread = threading.Thread(target=loop, name=f"ring-{len(self._threads)}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _firewall_policy(self) -> FirewallPolicy:
+        return self.firewall.policy if self.firewall else self.loaded.firewall_policy
 
     def stop(self) -> None:
         """Detach everything and release the kernel objects (idempotent)."""
         self._stop.set()
-        for attachment in self.firewall.attachments:
-            detach_xdp(attachment.ifindex)
-            log.info("detached", program=PROGRAM, interface=attachment.interface)
-        self.firewall.attachments.clear()
-        if self._consumer is not None:
-            self._consumer.join(timeout=2)
-        if self._events is not None:
-            self._events.close()
-        if self._obj is not None:
-            self._obj.close()
-            self._obj = None
+        for state in self.programs.values():
+            for attachment in state.attachments:
+                detach_xdp(attachment.ifindex)
+                log.info("detached", program=state.name, interface=attachment.interface)
+            state.attachments.clear()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        for source in self._sources:
+            source.close()
+        for obj in self._objects:
+            obj.close()
+        self._objects.clear()
         log.info("agent stopped")
 
     # -- status ------------------------------------------------------------------------------
     def ready(self) -> bool:
-        fw = self.loaded.config.firewall
-        return (not fw.enabled) or (self.firewall.loaded and not self.firewall.attach_blocked)
+        return all(p.loaded and not p.attach_blocked for p in self.programs.values())
 
     def readiness(self) -> dict[str, object]:
         body: dict[str, object] = {
             "status": "ready" if self.ready() else "not_ready",
-            "ebpf_loaded": self.firewall.loaded or not self.loaded.config.firewall.enabled,
+            "ebpf_loaded": all(p.loaded for p in self.programs.values()),
         }
-        blocked = [f"{b['program']}@{b['interface']}: {b['reason']}" for b in self.firewall.attach_blocked]
-        if self.firewall.error:
-            blocked.insert(0, f"{PROGRAM}: {self.firewall.error.splitlines()[0]}")
+        blocked = []
+        for p in self.programs.values():
+            if p.error:
+                blocked.append(f"{p.name}: {p.error.splitlines()[0]}")
+            blocked.extend(f"{b['program']}@{b['interface']}: {b['reason']}" for b in p.attach_blocked)
         if blocked:
             body["attach_blocked"] = blocked
         return body
-
-    def counters(self) -> dict[str, int]:
-        return self._map.counters() if self._map else {}

@@ -1,9 +1,10 @@
 """Turns firewall events from the datapath into alerts (contract §7.1, §8.1)."""
 
-import itertools
 from collections.abc import Callable, Iterable
 
-from sentinel_domain.alert import Alert, AlertAction, Component, alert_id
+from sentinel_application.alert_factory import AlertIds
+from sentinel_domain.alert import Alert, AlertAction, Component
+from sentinel_domain.alert.mitre import mitre_for_firewall
 from sentinel_domain.common import Severity
 from sentinel_domain.firewall import FirewallEvent, FirewallPolicy, Verdict
 from sentinel_ports.alert_sink import AlertSink
@@ -18,10 +19,12 @@ class FirewallAlertService:
     ``policy`` is read per batch so a reload takes effect for the next events.
     """
 
-    def __init__(self, policy: Callable[[], FirewallPolicy], sink: AlertSink) -> None:
+    def __init__(
+        self, policy: Callable[[], FirewallPolicy], sink: AlertSink, ids: AlertIds | None = None
+    ) -> None:
         self._policy = policy
         self._sink = sink
-        self._seq = itertools.count(1)
+        self._ids = ids or AlertIds()
 
     def handle(self, events: Iterable[FirewallEvent]) -> int:
         """Publish alerts for ``events``; returns how many were published."""
@@ -48,7 +51,7 @@ class FirewallAlertService:
         packet = event.packet
         action = AlertAction.BLOCK if event.verdict is Verdict.DROP else AlertAction.ALERT
         return Alert(
-            id=alert_id(event.timestamp_ns, rule_id, next(self._seq)),
+            id=self._ids.next(event.timestamp_ns, rule_id),
             timestamp_ns=event.timestamp_ns,
             component=Component.FIREWALL,
             severity=Severity.MEDIUM,
@@ -60,4 +63,5 @@ class FirewallAlertService:
             dst_port=packet.dst_port or 0,
             protocol=packet.protocol,
             message=f"firewall {event.verdict.value} rule={rule_id} {packet.src} -> {packet.dst}",
+            mitre=mitre_for_firewall(packet.dst_port or 0),
         )

@@ -1,13 +1,14 @@
-"""FirewallEventSource: the datapath's stream of firewall decisions (a kernel ring, or a script)."""
+"""EventSource: a datapath stream of decisions (a kernel ring, or a script), one event type each."""
 
 from abc import ABC, abstractmethod
+from typing import Generic, TypeVar
 
-from sentinel_domain.firewall import FirewallEvent
+EventT = TypeVar("EventT")
 
 
-class FirewallEventSource(ABC):
+class EventSource(ABC, Generic[EventT]):
     @abstractmethod
-    def read(self, timeout: float) -> list[FirewallEvent]:
+    def read(self, timeout: float) -> list[EventT]:
         """The next batch, possibly empty after ``timeout`` seconds.
 
         Malformed records are counted (see :meth:`stats`), never raised.
@@ -15,7 +16,7 @@ class FirewallEventSource(ABC):
 
     @abstractmethod
     def stats(self) -> dict[str, int]:
-        """Records consumed and records skipped by reason (``wrong_size``, ``unknown_type`` …)."""
+        """Records consumed, and records skipped by reason (``wrong_size``, ``unknown_type`` …)."""
 
     @abstractmethod
     def close(self) -> None:

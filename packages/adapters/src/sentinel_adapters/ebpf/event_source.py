@@ -1,14 +1,18 @@
-"""BpfFirewallEventSource: xdp_firewall's ring → domain FirewallEvents."""
+"""Kernel rings → domain events: one source per ring, batch-decoded, malformed records counted."""
 
 import time
+from abc import abstractmethod
+from typing import TypeVar
 
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ringbuf import RingBufferReader
 from sentinel_domain.common import PacketHeader, address_from_words
 from sentinel_domain.firewall import FirewallEvent, Verdict
-from sentinel_ports.event_source import FirewallEventSource
+from sentinel_domain.ratelimit import RateLimitEvent
+from sentinel_ports.event_source import EventSource
 
+EventT = TypeVar("EventT")
 _VERDICTS = {codec.ACTION_DROP: Verdict.DROP, codec.ACTION_LOG: Verdict.LOG, codec.ACTION_PASS: Verdict.PASS}
 
 
@@ -17,39 +21,43 @@ def boot_to_epoch_offset_ns() -> int:
     return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
 
 
-class BpfFirewallEventSource(FirewallEventSource):
-    def __init__(self, obj: BpfObject, ring: str = "fw_events") -> None:
+def packet_of(e: codec.PacketEvent) -> PacketHeader:
+    has_ports = e.protocol in (6, 17)
+    return PacketHeader(
+        src=address_from_words(e.src_addr, e.is_ipv6),
+        dst=address_from_words(e.dst_addr, e.is_ipv6),
+        protocol=e.protocol,
+        src_port=e.src_port if has_ports else None,
+        dst_port=e.dst_port if has_ports else None,
+        vlan_id=e.vlan_id,
+    )
+
+
+class PacketEventRingSource(EventSource[EventT]):
+    """Reads ``PacketEvent`` records of one program's ring and converts them with :meth:`convert`."""
+
+    def __init__(self, obj: BpfObject, ring: str) -> None:
         ring_map = obj.map(ring)
         self._reader = RingBufferReader(ring_map.fd, ring_map.max_entries)
         self._stats = codec.DecodeStats()
         self._offset = boot_to_epoch_offset_ns()
         self._closed = False
 
-    def read(self, timeout: float) -> list[FirewallEvent]:
+    def read(self, timeout: float) -> list[EventT]:
         if self._closed or not self._reader.wait(timeout):
             return []
         records = self._reader.read_batch()
-        return [self._to_domain(e) for e in codec.decode_packet_events(records, self._stats)]
+        return [self.convert(e) for e in codec.decode_packet_events(records, self._stats)]
 
-    def _to_domain(self, e: codec.PacketEvent) -> FirewallEvent:
-        has_ports = e.protocol in (6, 17)
-        packet = PacketHeader(
-            src=address_from_words(e.src_addr, e.is_ipv6),
-            dst=address_from_words(e.dst_addr, e.is_ipv6),
-            protocol=e.protocol,
-            src_port=e.src_port if has_ports else None,
-            dst_port=e.dst_port if has_ports else None,
-            vlan_id=e.vlan_id,
-        )
-        return FirewallEvent(
-            timestamp_ns=e.timestamp_ns + self._offset,
-            packet=packet,
-            verdict=_VERDICTS.get(e.action, Verdict.PASS),
-            rule_index=None if e.rule_id == codec.NO_RULE else e.rule_id,
-            blocklisted=bool(e.flags & codec.FLAG_BLOCKLIST),
-        )
+    @abstractmethod
+    def convert(self, event: codec.PacketEvent) -> EventT:
+        """The domain event for one decoded record."""
+
+    def epoch_ns(self, boot_ns: int) -> int:
+        return boot_ns + self._offset
 
     def stats(self) -> dict[str, int]:
+        """consumed = decoded + wrong_size + unknown_type (userspace drops by reason)."""
         return {
             "consumed": self._reader.records_read,
             "decoded": self._stats.decoded,
@@ -61,3 +69,30 @@ class BpfFirewallEventSource(FirewallEventSource):
         if not self._closed:
             self._closed = True
             self._reader.close()
+
+
+class BpfFirewallEventSource(PacketEventRingSource[FirewallEvent]):
+    def __init__(self, obj: BpfObject, ring: str = "fw_events") -> None:
+        super().__init__(obj, ring)
+
+    def convert(self, event: codec.PacketEvent) -> FirewallEvent:
+        return FirewallEvent(
+            timestamp_ns=self.epoch_ns(event.timestamp_ns),
+            packet=packet_of(event),
+            verdict=_VERDICTS.get(event.action, Verdict.PASS),
+            rule_index=None if event.rule_id == codec.NO_RULE else event.rule_id,
+            blocklisted=bool(event.flags & codec.FLAG_BLOCKLIST),
+        )
+
+
+class BpfRateLimitEventSource(PacketEventRingSource[RateLimitEvent]):
+    def __init__(self, obj: BpfObject, ring: str = "rl_events") -> None:
+        super().__init__(obj, ring)
+
+    def convert(self, event: codec.PacketEvent) -> RateLimitEvent:
+        return RateLimitEvent(
+            timestamp_ns=self.epoch_ns(event.timestamp_ns),
+            packet=packet_of(event),
+            policy_index=event.rule_id,
+            dropped=event.action == codec.ACTION_DROP,
+        )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sentinel_domain.common.addresses import IpNetwork, parse_cidr
+from sentinel_domain.common.packet import PacketHeader
 from sentinel_domain.ratelimit.errors import RateLimitError
 
 MAX_RULES = 10_000
@@ -202,3 +203,18 @@ def default_policy(
 ) -> RateLimitPolicy:
     """The policy for sources that no rule names (id ``default``, action drop)."""
     return RateLimitPolicy(DEFAULT_POLICY_ID, rate, burst, None, RateLimitAction.DROP, algorithm)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitEvent:
+    """The datapath reports a packet over its source's limit.
+
+    ``policy_index`` is the policy's position in the installed set (0 = the default policy);
+    ``dropped`` is False when the policy's action is ``pass`` (the packet was only flagged).
+    ``timestamp_ns`` is Unix epoch nanoseconds.
+    """
+
+    timestamp_ns: int
+    packet: PacketHeader
+    policy_index: int
+    dropped: bool

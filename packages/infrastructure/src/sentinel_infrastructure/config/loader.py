@@ -25,6 +25,7 @@ from sentinel_domain.firewall import (
     parse_default_policy,
     parse_mode,
 )
+from sentinel_domain.ratelimit import RateLimitPolicySet
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
 from sentinel_infrastructure.config.model import Config
 
@@ -46,6 +47,7 @@ class LoadedConfig:
     source: str
     config: Config
     firewall_policy: FirewallPolicy
+    ratelimit_policies: RateLimitPolicySet
 
 
 def _position(tree: Any, path: list[str | int]) -> tuple[int | None, int | None]:
@@ -198,7 +200,7 @@ def load_config(
     issues = _semantic_issues(config, tree)
     if issues:
         raise ConfigError(source, issues)
-    return LoadedConfig(source, config, build_firewall_policy(config))
+    return LoadedConfig(source, config, build_firewall_policy(config), build_ratelimit_policies(config))
 
 
 def build_firewall_policy(config: Config) -> FirewallPolicy:
@@ -210,6 +212,13 @@ def build_firewall_policy(config: Config) -> FirewallPolicy:
         else []
     )
     return FirewallPolicy.build(rules, parse_mode(fw.mode), parse_default_policy(fw.default_policy), system)
+
+
+def build_ratelimit_policies(config: Config) -> RateLimitPolicySet:
+    section = msgspec.structs.asdict(config.ratelimit)
+    return RateLimitPolicySet.from_dict(
+        {k: v for k, v in section.items() if k not in ("enabled", "country_tiers")}
+    )
 
 
 def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
@@ -266,6 +275,14 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
                 str(exc).removeprefix(f"{field}: ") if field else str(exc),
                 ["firewall", "rules", i, *([field] if field and field in rule else [])],
             )
+    try:
+        build_ratelimit_policies(config)
+    except DomainError as exc:
+        field = getattr(exc, "field", None) or ""
+        path: list[str | int] = ["ratelimit"]
+        for part in re.findall(r"\[\d+\]|[^.\[\]]+", field):
+            path.append(int(part[1:-1]) if part.startswith("[") else part)
+        add(str(exc).removeprefix(f"{field}: ") if field else str(exc), path)
     if not issues:
         try:
             build_firewall_policy(config)

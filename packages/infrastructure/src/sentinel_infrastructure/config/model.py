@@ -24,6 +24,15 @@ class FirewallSection(msgspec.Struct, kw_only=True):
     anti_lockout: AntiLockout = msgspec.field(default_factory=AntiLockout)
 
 
+class RatelimitSection(msgspec.Struct, kw_only=True):
+    enabled: bool = False
+    default_rate: int = 1000
+    default_burst: int = 2000
+    default_algorithm: str = "token_bucket"
+    rules: list[dict[str, Any]] = []
+    country_tiers: list[dict[str, Any]] = []  # accepted; GeoIP tiers are not implemented
+
+
 class AgentSection(msgspec.Struct, kw_only=True):
     interfaces: list[str]
     bind_address: str = "127.0.0.1"
@@ -48,7 +57,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ips: _Opaque | None = None
     dlp: _Opaque | None = None
     dns: _Opaque | None = None
-    ratelimit: _Opaque | None = None
+    ratelimit: RatelimitSection = msgspec.field(default_factory=RatelimitSection)
     threatintel: _Opaque | None = None
     l7: _Opaque | None = None
     alerting: _Opaque | None = None
