@@ -234,7 +234,7 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 }
 
 /* Best effort: a driver without metadata room simply gets none (TC then re-parses). */
-static __always_inline void write_meta(struct xdp_md *ctx, __u32 rule, __u8 action)
+static __always_inline void write_meta(struct xdp_md *ctx, struct sentinel_packet *p, __u32 rule, __u8 action)
 {
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sentinel_xdp_meta)))
 		return;
@@ -245,8 +245,14 @@ static __always_inline void write_meta(struct xdp_md *ctx, __u32 rule, __u8 acti
 	m->rule_id = rule;
 	m->action = action;
 	m->ratelimit_status = SENTINEL_RL_NOT_CHECKED;
-	m->meta_flags = SENTINEL_META_PRESENT;
-	m->_pad = 0;
+	m->meta_flags = SENTINEL_META_PRESENT | (p->is_ipv6 ? SENTINEL_META_IPV6 : 0) |
+			(p->has_ports ? SENTINEL_META_HAS_PORTS : 0) |
+			((p->flags & SENTINEL_FLAG_VLAN) ? SENTINEL_META_VLAN : 0);
+	m->protocol = p->protocol;
+	m->l3_offset = p->l3_offset;
+	m->l4_offset = p->l4_offset;
+	m->src_port = p->src_port;
+	m->dst_port = p->dst_port;
 }
 
 /* A passed packet continues to the rate limiter; an empty slot (or a failed call) passes. */
@@ -291,11 +297,11 @@ int xdp_firewall(struct xdp_md *ctx)
 		if (default_drop) {
 			count(SENTINEL_FW_DROPPED);
 			emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_DEFAULT_POLICY);
-			write_meta(ctx, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP);
+			write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP);
 			return XDP_DROP;
 		}
 		count(SENTINEL_FW_PASSED);
-		write_meta(ctx, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS);
+		write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS);
 		return pass_on(ctx);
 	}
 	struct sentinel_fw_rule *r = bpf_map_lookup_elem(&fw_rules, &rule);
@@ -306,7 +312,7 @@ int xdp_firewall(struct xdp_md *ctx)
 	if (action == SENTINEL_ACTION_DROP) {
 		count(SENTINEL_FW_DROPPED);
 		emit(&p, SENTINEL_ACTION_DROP, rule, 0);
-		write_meta(ctx, rule, SENTINEL_ACTION_DROP);
+		write_meta(ctx, &p, rule, SENTINEL_ACTION_DROP);
 		return XDP_DROP;
 	}
 	if (action == SENTINEL_ACTION_LOG) {
@@ -314,7 +320,7 @@ int xdp_firewall(struct xdp_md *ctx)
 		emit(&p, SENTINEL_ACTION_LOG, rule, 0);
 	}
 	count(SENTINEL_FW_PASSED);
-	write_meta(ctx, rule, action);
+	write_meta(ctx, &p, rule, action);
 	return pass_on(ctx);
 }
 

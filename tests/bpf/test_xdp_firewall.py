@@ -147,13 +147,17 @@ def test_default_drop_emits_event_without_rule(fw_drop: BpfFirewallMap) -> None:
     assert changed == {"seen": 1, "dropped": 1, "events_emitted": 1}
 
 
-def test_metadata_carries_rule_index_and_action(fw_pass: BpfFirewallMap) -> None:
+def test_metadata_carries_rule_index_action_and_parse_results(fw_pass: BpfFirewallMap) -> None:
     data = frame("198.18.1.2", "198.18.1.1", Protocol.TCP, 2222)
     result = prog_test_run(fw_pass.prog_fd, data)
     assert len(result.data_out) == len(data) + codec.XDP_META.size
-    rule_index, action, _, flags = codec.decode_xdp_meta(result.data_out) or (None, None, None, 0)
-    assert fw_pass.policy.rules[rule_index].id == "log-ssh"  # type: ignore[index]
-    assert action == codec.ACTION_LOG and flags & codec.META_PRESENT
+    rule_index, action, rl_status, flags, proto, l3, l4, sport, dport = codec.XDP_META.unpack_from(
+        result.data_out
+    )
+    assert fw_pass.policy.rules[rule_index].id == "log-ssh"
+    assert (action, rl_status) == (codec.ACTION_LOG, 0)
+    assert flags == codec.META_PRESENT | codec.META_HAS_PORTS
+    assert (proto, l3, l4, sport, dport) == (6, 14, 34, 4000, 2222)
 
 
 # --- IPv6 extension chains, fragments, deep VLAN stacks --------------------------------------

@@ -19,7 +19,7 @@ from sentinel_agent.lab import VethLab
 from sentinel_domain.firewall import FirewallMode, FirewallPolicy, FirewallRule
 from sentinel_domain.ratelimit import RateLimitPolicySet
 
-PROBE = struct.Struct("<QQIBBBx")  # struct sentinel_meta_probe
+PROBE = struct.Struct("<QQIBBBBHHHH")  # struct sentinel_meta_probe
 
 
 @pytest.fixture
@@ -49,10 +49,13 @@ def test_metadata_reaches_tc_in_native_and_generic_mode(lab: VethLab, mode: XdpM
         assert lab.ping_from_peer(lab.host_ip, count=3) == 3
         raw = probe.map("meta_probe").lookup(b"\0\0\0\0")
         assert raw is not None
-        with_meta, _without, rule_id, action, rl_status, flags = PROBE.unpack(raw[: PROBE.size])
+        with_meta, _without, rule_id, action, rl_status, flags, proto, l3, l4, _sp, _dp = PROBE.unpack(
+            raw[: PROBE.size]
+        )
         assert with_meta >= 3
         assert fw.policy.rules[rule_id].id == "log-icmp"
-        assert (action, rl_status, flags) == (2, 0, 1)
+        assert (action, rl_status, flags) == (2, 0, 1)  # log, not rate-checked, present (v4, no ports)
+        assert (proto, l3, l4) == (1, 14, 34)  # ICMP right after a 20-byte IPv4 header
     finally:
         detach_tc(lab.host_if)
         detach_xdp(socket.if_nametoindex(lab.host_if))

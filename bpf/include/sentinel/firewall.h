@@ -47,11 +47,16 @@ struct sentinel_fw_config {
 };
 _Static_assert(sizeof(struct sentinel_fw_config) == 8, "config size");
 
-/* XDP -> TC metadata (contract §6.0 layout), written in front of the packet with
- * bpf_xdp_adjust_meta on every classified packet. rule_id is the matched rule's index
- * (SENTINEL_NO_RULE for the default policy). */
+/* XDP -> TC metadata, written in front of the packet with bpf_xdp_adjust_meta on every
+ * classified packet. The first 8 bytes are the contract's layout (§6.0; its _pad byte now
+ * carries the IP protocol); the next 8 carry what the parser found, so TC programs read
+ * offsets and ports instead of parsing again (deviation 5). Offsets count from the start of
+ * the Ethernet header. rule_id is the matched rule's index (SENTINEL_NO_RULE: default policy). */
 enum sentinel_meta_flag {
 	SENTINEL_META_PRESENT = 0x01,
+	SENTINEL_META_IPV6 = 0x02,
+	SENTINEL_META_HAS_PORTS = 0x04, /* TCP/UDP header present: l4_offset and ports are valid */
+	SENTINEL_META_VLAN = 0x08,
 };
 
 enum sentinel_ratelimit_status {
@@ -65,9 +70,13 @@ struct sentinel_xdp_meta {
 	__u8 action;           /* enum sentinel_action */
 	__u8 ratelimit_status; /* enum sentinel_ratelimit_status */
 	__u8 meta_flags;       /* enum sentinel_meta_flag */
-	__u8 _pad;
+	__u8 protocol;         /* IP protocol / IPv6 upper-layer header */
+	__u16 l3_offset;       /* IPv4/IPv6 header */
+	__u16 l4_offset;       /* TCP/UDP/ICMP header (0: none, e.g. a non-first fragment) */
+	__u16 src_port;        /* host order, valid with SENTINEL_META_HAS_PORTS */
+	__u16 dst_port;
 };
-_Static_assert(sizeof(struct sentinel_xdp_meta) == 8, "meta size");
+_Static_assert(sizeof(struct sentinel_xdp_meta) == 16, "meta size");
 
 /* Per-CPU counter slots (0-4 as in the contract's FIREWALL_METRICS). */
 enum sentinel_fw_counter {

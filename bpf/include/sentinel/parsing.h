@@ -31,10 +31,13 @@ struct sentinel_packet {
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 is_ipv6;
+	__u16 l3_offset;     /* from the start of the frame */
+	__u16 l4_offset;     /* 0 when there is no L4 header (non-first fragment, unknown) */
 };
 
-static __always_inline int sentinel_parse_l4(void *l4, void *data_end, struct sentinel_packet *p)
+static __always_inline int sentinel_parse_l4(void *data, void *l4, void *data_end, struct sentinel_packet *p)
 {
+	p->l4_offset = (__u16)(l4 - data);
 	if (p->protocol == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 		if ((void *)(th + 1) > data_end || th->doff < 5)
@@ -61,8 +64,9 @@ static __always_inline int sentinel_parse_l4(void *l4, void *data_end, struct se
 	return SENTINEL_PARSE_OK;
 }
 
-static __always_inline int sentinel_parse_ipv4(void *l3, void *data_end, struct sentinel_packet *p)
+static __always_inline int sentinel_parse_ipv4(void *data, void *l3, void *data_end, struct sentinel_packet *p)
 {
+	p->l3_offset = (__u16)(l3 - data);
 	struct iphdr *iph = l3;
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
 		return SENTINEL_PARSE_ERROR;
@@ -78,11 +82,12 @@ static __always_inline int sentinel_parse_ipv4(void *l3, void *data_end, struct 
 	/* A non-first fragment carries no L4 header, so it has no ports (docs/kernel.md). */
 	if (bpf_ntohs(iph->frag_off) & 0x1FFF)
 		return SENTINEL_PARSE_OK;
-	return sentinel_parse_l4(l3 + hlen, data_end, p);
+	return sentinel_parse_l4(data, l3 + hlen, data_end, p);
 }
 
-static __always_inline int sentinel_parse_ipv6(void *l3, void *data_end, struct sentinel_packet *p)
+static __always_inline int sentinel_parse_ipv6(void *data, void *l3, void *data_end, struct sentinel_packet *p)
 {
+	p->l3_offset = (__u16)(l3 - data);
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return SENTINEL_PARSE_ERROR;
@@ -127,7 +132,7 @@ l4:
 		return SENTINEL_PARSE_OK;
 	if (cursor > data_end)
 		return SENTINEL_PARSE_ERROR;
-	return sentinel_parse_l4(cursor, data_end, p);
+	return sentinel_parse_l4(data, cursor, data_end, p);
 }
 
 static __always_inline int sentinel_parse(void *data, void *data_end, struct sentinel_packet *p)
@@ -153,9 +158,9 @@ static __always_inline int sentinel_parse(void *data, void *data_end, struct sen
 	if (proto == SENTINEL_ETH_P_8021Q || proto == SENTINEL_ETH_P_8021AD)
 		return SENTINEL_PARSE_ERROR; /* a third tag: deeper than we parse */
 	if (proto == SENTINEL_ETH_P_IP)
-		return sentinel_parse_ipv4(cursor, data_end, p);
+		return sentinel_parse_ipv4(data, cursor, data_end, p);
 	if (proto == SENTINEL_ETH_P_IPV6)
-		return sentinel_parse_ipv6(cursor, data_end, p);
+		return sentinel_parse_ipv6(data, cursor, data_end, p);
 	return SENTINEL_PARSE_NOT_IP;
 }
 

@@ -27,6 +27,7 @@ def test_arbitrary_records_never_raise(records: list[bytes]) -> None:
 
 
 def test_metadata_decoding() -> None:
-    assert codec.decode_xdp_meta(codec.XDP_META.pack(7, 2, 1, codec.META_PRESENT, 0)) == (7, 2, 1, 1)
-    assert codec.decode_xdp_meta(codec.XDP_META.pack(7, 2, 1, 0, 0)) is None
+    meta = codec.XDP_META.pack(7, 2, 1, codec.META_PRESENT, 6, 14, 34, 1000, 80)
+    assert codec.decode_xdp_meta(meta) == (7, 2, 1, 1)
+    assert codec.decode_xdp_meta(codec.XDP_META.pack(7, 2, 1, 0, 0, 0, 0, 0, 0)) is None
     assert codec.decode_xdp_meta(b"\x01") is None

@@ -25,15 +25,19 @@ PACKET_EVENT_FIELDS: dict[str, tuple[int, str]] = {
 PACKET_EVENT = struct.Struct("<Q4I4IHHBBBBIHH")
 assert PACKET_EVENT.size == 56
 
-# struct sentinel_xdp_meta (8 bytes)
+# struct sentinel_xdp_meta (16 bytes)
 XDP_META_FIELDS: dict[str, tuple[int, str]] = {
     "rule_id": (0, "I"),
     "action": (4, "B"),
     "ratelimit_status": (5, "B"),
     "meta_flags": (6, "B"),
-    "_pad": (7, "B"),
+    "protocol": (7, "B"),
+    "l3_offset": (8, "H"),
+    "l4_offset": (10, "H"),
+    "src_port": (12, "H"),
+    "dst_port": (14, "H"),
 }
-XDP_META = struct.Struct("<IBBBB")
+XDP_META = struct.Struct("<IBBBBHHHH")
 
 FLAG_IPV6 = 0x01
 FLAG_VLAN = 0x02
@@ -42,6 +46,9 @@ FLAG_BLOCKLIST = 0x10
 FLAG_DEFAULT_POLICY = 0x20
 NO_RULE = 0xFFFFFFFF
 META_PRESENT = 0x01
+META_IPV6 = 0x02
+META_HAS_PORTS = 0x04
+META_VLAN = 0x08
 ACTION_PASS, ACTION_DROP, ACTION_LOG = 0, 1, 2
 EVENT_FIREWALL = 0
 KNOWN_EVENT_TYPES = frozenset(range(8))
@@ -109,7 +116,7 @@ def decode_xdp_meta(data: bytes) -> tuple[int, int, int, int] | None:
     """(rule_id, action, ratelimit_status, flags) from a metadata prefix, or None if absent."""
     if len(data) < XDP_META.size:
         return None
-    rule_id, action, rl_status, flags, _ = XDP_META.unpack_from(data)
+    rule_id, action, rl_status, flags = XDP_META.unpack_from(data)[:4]
     if not flags & META_PRESENT:
         return None
     return rule_id, action, rl_status, flags
