@@ -27,7 +27,9 @@ from sentinel_domain.threatintel.parsers._common import (
 # One match per line: group 1 is the address when the line is one the slow path would read as
 # exactly this IPv4 host (leading blanks, the address, then the end of the line or a separator
 # the slow path also stops at), else empty.
-_ANY_LINE = re.compile(rf"^(?:[ \t]*({V4_ROUTABLE})(?:[ \t\r;#][^\n]*)?$|[^\n]*)", re.M)
+# A ``;``/``#`` glued to the address ends it only when the token holds no ``://`` (the slow path
+# reads such a token as a URL, which then fails to classify).
+_ANY_LINE = re.compile(rf"^(?:[ \t]*({V4_ROUTABLE})(?:[ \t\r][^\n]*|[;#](?![^\s]*://)[^\n]*)?$|[^\n]*)", re.M)
 
 
 def plain_line(c: Collector, line_no: int, line: str) -> None:
