@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from _traffic import count_arrivals, send_syns
-from sentinel_agent.lab import VethLab
 from test_walking_skeleton import AGENT, free_port, http_get
+
+from sentinel_agent.lab import VethLab
 
 
 def test_agent_rate_limits_a_syn_burst_and_raises_ratelimit_alerts(tmp_path: Path) -> None:
