@@ -19,15 +19,15 @@ const volatile struct sentinel_xdp_meta sentinel_abi_xdp_meta __attribute__((use
 	struct {                                                    \
 		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                \
 		__uint(map_flags, BPF_F_NO_PREALLOC);               \
-		__uint(max_entries, SENTINEL_FW_MAX_PREFIXES);      \
+		__uint(max_entries, 2 * SENTINEL_FW_MAX_PREFIXES);  \
 		__type(key, keytype);                               \
 		__type(value, struct sentinel_fw_bitmap);           \
 	} name SEC(".maps")
 
-BITMAP_LPM(fw_src_v4, struct sentinel_lpm_v4_key);
-BITMAP_LPM(fw_dst_v4, struct sentinel_lpm_v4_key);
-BITMAP_LPM(fw_src_v6, struct sentinel_lpm_v6_key);
-BITMAP_LPM(fw_dst_v6, struct sentinel_lpm_v6_key);
+BITMAP_LPM(fw_src_v4, struct sentinel_fw_lpm_v4_key);
+BITMAP_LPM(fw_dst_v4, struct sentinel_fw_lpm_v4_key);
+BITMAP_LPM(fw_src_v6, struct sentinel_fw_lpm_v6_key);
+BITMAP_LPM(fw_dst_v6, struct sentinel_fw_lpm_v6_key);
 
 #define BITMAP_ARRAY(name, entries)                                 \
 	struct {                                                    \
@@ -37,40 +37,50 @@ BITMAP_LPM(fw_dst_v6, struct sentinel_lpm_v6_key);
 		__type(value, struct sentinel_fw_bitmap);           \
 	} name SEC(".maps")
 
-BITMAP_ARRAY(fw_proto, 256);
-BITMAP_ARRAY(fw_vlan, 4096);
-BITMAP_ARRAY(fw_sport_bits, SENTINEL_FW_MAX_PORT_CLASSES);
-BITMAP_ARRAY(fw_dport_bits, SENTINEL_FW_MAX_PORT_CLASSES);
+/* Arrays hold both generations: entry = generation * size + index. */
+BITMAP_ARRAY(fw_proto, 2 * 256);
+BITMAP_ARRAY(fw_vlan, 2 * 4096);
+BITMAP_ARRAY(fw_sport_bits, 2 * SENTINEL_FW_MAX_PORT_CLASSES);
+BITMAP_ARRAY(fw_dport_bits, 2 * SENTINEL_FW_MAX_PORT_CLASSES);
 
 /* port -> class; class 0 is "packet has no ports". */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 2 * 65536);
 	__type(key, __u32);
 	__type(value, __u16);
 } fw_sport_class SEC(".maps"), fw_dport_class SEC(".maps");
 
-/* ifindex -> rules in scope there; key 0 = interfaces not listed (global rules only). */
+/* (generation, ifindex) -> rules in scope there; ifindex 0 = interfaces not listed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SENTINEL_FW_MAX_IFACES + 1);
-	__type(key, __u32);
+	__uint(max_entries, 2 * (SENTINEL_FW_MAX_IFACES + 1));
+	__type(key, struct sentinel_fw_iface_key);
 	__type(value, struct sentinel_fw_bitmap);
 } fw_iface SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SENTINEL_FW_MAX_RULES);
+	__uint(max_entries, 2 * SENTINEL_FW_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct sentinel_fw_rule);
 } fw_rules SEC(".maps");
 
+/* Per generation: default policy and rule count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_FW_GENERATIONS);
+	__type(key, __u32);
+	__type(value, struct sentinel_fw_config);
+} fw_config SEC(".maps");
+
+/* The active generation: read once per packet, flipped once per reload. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sentinel_fw_config);
-} fw_config SEC(".maps");
+	__type(value, struct sentinel_fw_switch);
+} fw_switch SEC(".maps");
 
 /* IPS blocklist: checked before any rule; value unused (presence). */
 struct {
@@ -98,7 +108,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SENTINEL_FW_MAX_RULES);
+	__uint(max_entries, 2 * SENTINEL_FW_MAX_RULES);
 	__type(key, __u32);
 	__type(value, __u64);
 } fw_rule_hits SEC(".maps");
@@ -175,44 +185,46 @@ static __always_inline __u32 ctz64(__u64 x)
 }
 
 /* Lowest set bit of the AND of the field bitmaps = highest-priority matching rule. */
-static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet *p)
+static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet *p, __u32 gen)
 {
 	struct sentinel_fw_bitmap *src, *dst, *proto, *vlan, *sport, *dport, *iface;
 	__u32 key;
 
 	if (p->is_ipv6) {
-		struct sentinel_lpm_v6_key k = {.prefixlen = 128};
+		struct sentinel_fw_lpm_v6_key k = {.prefixlen = 8 + 128, .gen = gen};
 		__builtin_memcpy(k.addr, p->src_key, 16);
 		src = bpf_map_lookup_elem(&fw_src_v6, &k);
 		__builtin_memcpy(k.addr, p->dst_key, 16);
 		dst = bpf_map_lookup_elem(&fw_dst_v6, &k);
 	} else {
-		struct sentinel_lpm_v4_key k = {.prefixlen = 32};
+		struct sentinel_fw_lpm_v4_key k = {.prefixlen = 8 + 32, .gen = gen};
 		__builtin_memcpy(k.addr, p->src_key, 4);
 		src = bpf_map_lookup_elem(&fw_src_v4, &k);
 		__builtin_memcpy(k.addr, p->dst_key, 4);
 		dst = bpf_map_lookup_elem(&fw_dst_v4, &k);
 	}
-	key = p->protocol;
+	key = gen * 256 + p->protocol;
 	proto = bpf_map_lookup_elem(&fw_proto, &key);
-	key = p->vlan_id;
+	key = gen * 4096 + (p->vlan_id & 0x0FFF);
 	vlan = bpf_map_lookup_elem(&fw_vlan, &key);
 	__u32 sclass = 0, dclass = 0;
 	if (p->has_ports) {
-		key = p->src_port;
+		key = gen * 65536 + p->src_port;
 		__u16 *c = bpf_map_lookup_elem(&fw_sport_class, &key);
 		sclass = c ? *c : 0;
-		key = p->dst_port;
+		key = gen * 65536 + p->dst_port;
 		c = bpf_map_lookup_elem(&fw_dport_class, &key);
 		dclass = c ? *c : 0;
 	}
+	sclass += gen * SENTINEL_FW_MAX_PORT_CLASSES;
+	dclass += gen * SENTINEL_FW_MAX_PORT_CLASSES;
 	sport = bpf_map_lookup_elem(&fw_sport_bits, &sclass);
 	dport = bpf_map_lookup_elem(&fw_dport_bits, &dclass);
-	key = ctx->ingress_ifindex;
-	iface = bpf_map_lookup_elem(&fw_iface, &key);
+	struct sentinel_fw_iface_key ik = {.gen = gen, .ifindex = ctx->ingress_ifindex};
+	iface = bpf_map_lookup_elem(&fw_iface, &ik);
 	if (!iface) {
-		key = 0;
-		iface = bpf_map_lookup_elem(&fw_iface, &key);
+		ik.ifindex = 0;
+		iface = bpf_map_lookup_elem(&fw_iface, &ik);
 	}
 	if (!src || !dst || !proto || !vlan || !sport || !dport || !iface)
 		return SENTINEL_NO_RULE;
@@ -234,7 +246,8 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 }
 
 /* Best effort: a driver without metadata room simply gets none (TC then re-parses). */
-static __always_inline void write_meta(struct xdp_md *ctx, struct sentinel_packet *p, __u32 rule, __u8 action)
+static __always_inline void write_meta(struct xdp_md *ctx, struct sentinel_packet *p, __u32 rule, __u8 action,
+				       __u32 gen)
 {
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct sentinel_xdp_meta)))
 		return;
@@ -247,7 +260,8 @@ static __always_inline void write_meta(struct xdp_md *ctx, struct sentinel_packe
 	m->ratelimit_status = SENTINEL_RL_NOT_CHECKED;
 	m->meta_flags = SENTINEL_META_PRESENT | (p->is_ipv6 ? SENTINEL_META_IPV6 : 0) |
 			(p->has_ports ? SENTINEL_META_HAS_PORTS : 0) |
-			((p->flags & SENTINEL_FLAG_VLAN) ? SENTINEL_META_VLAN : 0);
+			((p->flags & SENTINEL_FLAG_VLAN) ? SENTINEL_META_VLAN : 0) |
+			(gen ? SENTINEL_META_GEN1 : 0);
 	m->protocol = p->protocol;
 	m->l3_offset = p->l3_offset;
 	m->l4_offset = p->l4_offset;
@@ -269,7 +283,11 @@ int xdp_firewall(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sentinel_packet p = {};
 	__u32 zero = 0;
-	struct sentinel_fw_config *cfg = bpf_map_lookup_elem(&fw_config, &zero);
+	/* One read of the switch: the whole packet is judged by one generation, never a mix. */
+	struct sentinel_fw_switch *sw = bpf_map_lookup_elem(&fw_switch, &zero);
+	__u32 gen = sw ? (sw->active & 1) : 0;
+	__u8 gen_flag = gen ? SENTINEL_FLAG_GEN1 : 0;
+	struct sentinel_fw_config *cfg = bpf_map_lookup_elem(&fw_config, &gen);
 	int default_drop = cfg && cfg->default_policy == 1;
 
 	count(SENTINEL_FW_SEEN);
@@ -291,36 +309,37 @@ int xdp_firewall(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
-	__u32 rule = classify(ctx, &p);
+	__u32 rule = classify(ctx, &p, gen);
 	__u8 action;
 	if (rule == SENTINEL_NO_RULE) {
 		if (default_drop) {
 			count(SENTINEL_FW_DROPPED);
-			emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_DEFAULT_POLICY);
-			write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP);
+			emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_DEFAULT_POLICY | gen_flag);
+			write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP, gen);
 			return XDP_DROP;
 		}
 		count(SENTINEL_FW_PASSED);
-		write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS);
+		write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_PASS, gen);
 		return pass_on(ctx);
 	}
-	struct sentinel_fw_rule *r = bpf_map_lookup_elem(&fw_rules, &rule);
+	__u32 slot = gen * SENTINEL_FW_MAX_RULES + rule;
+	struct sentinel_fw_rule *r = bpf_map_lookup_elem(&fw_rules, &slot);
 	action = r ? r->action : SENTINEL_ACTION_PASS;
-	__u64 *hits = bpf_map_lookup_elem(&fw_rule_hits, &rule);
+	__u64 *hits = bpf_map_lookup_elem(&fw_rule_hits, &slot);
 	if (hits)
 		*hits += 1;
 	if (action == SENTINEL_ACTION_DROP) {
 		count(SENTINEL_FW_DROPPED);
-		emit(&p, SENTINEL_ACTION_DROP, rule, 0);
-		write_meta(ctx, &p, rule, SENTINEL_ACTION_DROP);
+		emit(&p, SENTINEL_ACTION_DROP, rule, gen_flag);
+		write_meta(ctx, &p, rule, SENTINEL_ACTION_DROP, gen);
 		return XDP_DROP;
 	}
 	if (action == SENTINEL_ACTION_LOG) {
 		count(SENTINEL_FW_LOGGED);
-		emit(&p, SENTINEL_ACTION_LOG, rule, 0);
+		emit(&p, SENTINEL_ACTION_LOG, rule, gen_flag);
 	}
 	count(SENTINEL_FW_PASSED);
-	write_meta(ctx, &p, rule, action);
+	write_meta(ctx, &p, rule, action, gen);
 	return pass_on(ctx);
 }
 

@@ -28,6 +28,7 @@ enum sentinel_event_flag {
 	SENTINEL_FLAG_TCP = 0x04,
 	SENTINEL_FLAG_BLOCKLIST = 0x10,      /* dropped by the IPS blocklist, not a rule */
 	SENTINEL_FLAG_DEFAULT_POLICY = 0x20, /* no rule matched; rule_id is SENTINEL_NO_RULE */
+	SENTINEL_FLAG_GEN1 = 0x40,           /* classified by rule-set generation 1 (else 0) */
 };
 
 enum { SENTINEL_NO_RULE = 0xFFFFFFFF };

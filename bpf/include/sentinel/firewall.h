@@ -6,6 +6,7 @@
 #define SENTINEL_FIREWALL_H
 
 enum {
+	SENTINEL_FW_GENERATIONS = 2,      /* rule sets are written into the idle one, then flipped */
 	SENTINEL_FW_MAX_RULES = 4096,
 	SENTINEL_FW_WORDS = 64,           /* SENTINEL_FW_MAX_RULES / 64 */
 	SENTINEL_FW_MAX_PORT_CLASSES = 8194, /* 2 * rules + 1 intervals, + class 0 "no ports" */
@@ -33,7 +34,38 @@ struct sentinel_lpm_v6_key {
 };
 _Static_assert(sizeof(struct sentinel_lpm_v6_key) == 20, "lpm v6 key size");
 
-/* What a matched rule does, indexed by rule position. */
+/* Classifier LPM keys carry the rule-set generation as their first data byte, so both
+ * generations live in one trie (prefixlen = 8 + address prefix length). */
+struct sentinel_fw_lpm_v4_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 addr[4];
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct sentinel_fw_lpm_v4_key) == 12, "fw lpm v4 key size");
+
+struct sentinel_fw_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 addr[16];
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct sentinel_fw_lpm_v6_key) == 24, "fw lpm v6 key size");
+
+struct sentinel_fw_iface_key {
+	__u32 gen;
+	__u32 ifindex; /* 0 = any interface not listed */
+};
+_Static_assert(sizeof(struct sentinel_fw_iface_key) == 8, "iface key size");
+
+/* The one word a reload flips: which generation packets are classified with. */
+struct sentinel_fw_switch {
+	__u32 active;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sentinel_fw_switch) == 8, "switch size");
+
+/* What a matched rule does, indexed by generation * SENTINEL_FW_MAX_RULES + rule position. */
 struct sentinel_fw_rule {
 	__u8 action; /* enum sentinel_action */
 	__u8 _pad[3];
@@ -57,6 +89,7 @@ enum sentinel_meta_flag {
 	SENTINEL_META_IPV6 = 0x02,
 	SENTINEL_META_HAS_PORTS = 0x04, /* TCP/UDP header present: l4_offset and ports are valid */
 	SENTINEL_META_VLAN = 0x08,
+	SENTINEL_META_GEN1 = 0x10, /* rule_id refers to rule-set generation 1 */
 };
 
 enum sentinel_ratelimit_status {

@@ -26,7 +26,6 @@ from sentinel_agent import __version__
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
-from sentinel_domain.firewall import FirewallPolicy
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_ports.event_source import EventSource
 
@@ -66,8 +65,8 @@ class AgentRuntime:
             if obj is not None:
                 self.firewall = BpfFirewallMap(obj, self._interface_indexes(FIREWALL))
                 self.firewall.apply(self.loaded.firewall_policy)
-                service = FirewallAlertService(self._firewall_policy, self.alerts, self._ids)
-                self._consume(BpfFirewallEventSource(obj), service.handle)
+                service = FirewallAlertService(self.alerts, self._ids)
+                self._consume(BpfFirewallEventSource(obj, self.firewall.rule_id_at), service.handle)
         if cfg.ratelimit.enabled:
             obj = self._load(RATELIMIT)
             if obj is not None:
@@ -141,9 +140,6 @@ class AgentRuntime:
         thread = threading.Thread(target=loop, name=f"ring-{len(self._threads)}", daemon=True)
         self._threads.append(thread)
         thread.start()
-
-    def _firewall_policy(self) -> FirewallPolicy:
-        return self.firewall.policy if self.firewall else self.loaded.firewall_policy
 
     def stop(self) -> None:
         """Detach everything and release the kernel objects (idempotent)."""

@@ -1,12 +1,12 @@
 """Turns firewall events from the datapath into alerts (contract §7.1, §8.1)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from sentinel_application.alert_factory import AlertIds
 from sentinel_domain.alert import Alert, AlertAction, Component
 from sentinel_domain.alert.mitre import mitre_for_firewall
 from sentinel_domain.common import Severity
-from sentinel_domain.firewall import FirewallEvent, FirewallPolicy, Verdict
+from sentinel_domain.firewall import FirewallEvent, Verdict
 from sentinel_ports.alert_sink import AlertSink
 
 BLOCKLIST_RULE_ID = "ips-blocklist"
@@ -14,40 +14,26 @@ DEFAULT_POLICY_RULE_ID = "default-policy"
 
 
 class FirewallAlertService:
-    """Every dropped or logged packet becomes one alert (dedup/throttle happen later, in the router).
+    """Every dropped or logged packet becomes one alert (dedup/throttle happen later, in the router)."""
 
-    ``policy`` is read per batch so a reload takes effect for the next events.
-    """
-
-    def __init__(
-        self, policy: Callable[[], FirewallPolicy], sink: AlertSink, ids: AlertIds | None = None
-    ) -> None:
-        self._policy = policy
+    def __init__(self, sink: AlertSink, ids: AlertIds | None = None) -> None:
         self._sink = sink
         self._ids = ids or AlertIds()
 
     def handle(self, events: Iterable[FirewallEvent]) -> int:
         """Publish alerts for ``events``; returns how many were published."""
-        policy = self._policy()
         published = 0
         for event in events:
-            alert = self.alert_for(event, policy)
+            alert = self.alert_for(event)
             if alert is not None:
                 self._sink.publish(alert)
                 published += 1
         return published
 
-    def alert_for(self, event: FirewallEvent, policy: FirewallPolicy) -> Alert | None:
+    def alert_for(self, event: FirewallEvent) -> Alert | None:
         if event.verdict is Verdict.PASS:
             return None
-        if event.blocklisted:
-            rule_id = BLOCKLIST_RULE_ID
-        elif event.rule_index is None:
-            rule_id = DEFAULT_POLICY_RULE_ID
-        elif event.rule_index < len(policy.rules):
-            rule_id = policy.rules[event.rule_index].id
-        else:
-            rule_id = f"rule-index-{event.rule_index}"  # the policy changed under the event
+        rule_id = BLOCKLIST_RULE_ID if event.blocklisted else event.rule_id or DEFAULT_POLICY_RULE_ID
         packet = event.packet
         action = AlertAction.BLOCK if event.verdict is Verdict.DROP else AlertAction.ALERT
         return Alert(

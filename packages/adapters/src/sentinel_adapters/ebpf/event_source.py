@@ -2,6 +2,7 @@
 
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import TypeVar
 
 from sentinel_adapters.ebpf import codec
@@ -72,15 +73,22 @@ class PacketEventRingSource(EventSource[EventT]):
 
 
 class BpfFirewallEventSource(PacketEventRingSource[FirewallEvent]):
-    def __init__(self, obj: BpfObject, ring: str = "fw_events") -> None:
+    """``rule_id_at(generation, index)`` names the rule the kernel reported (BpfFirewallMap.rule_id_at)."""
+
+    def __init__(
+        self, obj: BpfObject, rule_id_at: Callable[[int, int], str | None], ring: str = "fw_events"
+    ) -> None:
         super().__init__(obj, ring)
+        self._rule_id_at = rule_id_at
 
     def convert(self, event: codec.PacketEvent) -> FirewallEvent:
+        generation = 1 if event.flags & codec.FLAG_GEN1 else 0
+        rule_id = None if event.rule_id == codec.NO_RULE else self._rule_id_at(generation, event.rule_id)
         return FirewallEvent(
             timestamp_ns=self.epoch_ns(event.timestamp_ns),
             packet=packet_of(event),
             verdict=_VERDICTS.get(event.action, Verdict.PASS),
-            rule_index=None if event.rule_id == codec.NO_RULE else event.rule_id,
+            rule_id=rule_id,
             blocklisted=bool(event.flags & codec.FLAG_BLOCKLIST),
         )
 

@@ -26,23 +26,31 @@ from sentinel_domain.firewall import FirewallPolicy, FirewallRule, Verdict
 
 MAX_RULES = 4096
 WORDS = 64
-_WORD_MASK = (1 << 64) - 1
-_BITMAP = struct.Struct(f"<{WORDS + 1}Q")
 _ACTION_CODE = {Verdict.PASS: 0, Verdict.DROP: 1, Verdict.LOG: 2}
 
 
 def encode_bitmap(bits: int) -> bytes:
-    """``struct sentinel_fw_bitmap``: summary word, then 64 words (bit i = rule i)."""
-    words = [(bits >> (64 * i)) & _WORD_MASK for i in range(WORDS)]
+    """``struct sentinel_fw_bitmap``: summary word, then 64 words (bit i = rule i).
+
+    The 64 little-endian words are the integer's own little-endian bytes; the summary has bit w
+    set for each non-zero word.
+    """
+    raw = bits.to_bytes(8 * WORDS, "little")
     summary = 0
-    for i, word in enumerate(words):
+    for w, word in enumerate(memoryview(raw).cast("Q")):
         if word:
-            summary |= 1 << i
-    return _BITMAP.pack(summary, *words)
+            summary |= 1 << w
+    return summary.to_bytes(8, "little") + raw
 
 
 def lpm_key(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bytes:
+    """``struct sentinel_lpm_v4_key`` / ``_v6_key``: prefix length, then the address bytes."""
     return struct.pack("<I", net.prefixlen) + net.network_address.packed
+
+
+def fw_lpm_key(net: ipaddress.IPv4Network | ipaddress.IPv6Network, gen: int) -> bytes:
+    """``struct sentinel_fw_lpm_v4_key`` / ``_v6_key``: the generation byte is part of the prefix."""
+    return struct.pack("<IB", 8 + net.prefixlen, gen) + net.network_address.packed + bytes(3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,26 @@
-"""BpfFirewallMap: the FirewallMap port on the xdp_firewall program's maps."""
+"""BpfFirewallMap: the FirewallMap port on the xdp_firewall program's maps.
+
+Atomic updates: every classifier map holds two generations of the rule set. ``apply`` writes the
+complete new policy into the idle generation, then flips ``fw_switch`` (one aligned word); the
+program reads the switch once per packet, so each packet is judged entirely by the old or the new
+rule set, never a mixture. Before a generation is overwritten again we wait a grace period, so
+packets still classifying with it (microseconds) finish first.
+"""
 
 import ipaddress
 import struct
+import time
 from collections.abc import Mapping
 
 from sentinel_adapters.ebpf import codec
-from sentinel_adapters.ebpf.firewall_compiler import CompiledFirewall, compile_policy, encode_bitmap, lpm_key
+from sentinel_adapters.ebpf.firewall_compiler import (
+    MAX_RULES,
+    CompiledFirewall,
+    compile_policy,
+    encode_bitmap,
+    fw_lpm_key,
+    lpm_key,
+)
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.prog_run import XDP_DROP, prog_test_run
@@ -14,8 +29,18 @@ from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
 from sentinel_ports.firewall_map import FirewallMap
 
 PROGRAM = "xdp_firewall"
+GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microseconds)
 _U32 = struct.Struct("<I")
-_U16 = struct.Struct("<H")
+_PORT_CLASSES = 8194
+_SIZES = {
+    "fw_proto": 256,
+    "fw_vlan": 4096,
+    "fw_sport_class": 65536,
+    "fw_dport_class": 65536,
+    "fw_sport_bits": _PORT_CLASSES,
+    "fw_dport_bits": _PORT_CLASSES,
+    "fw_rules": MAX_RULES,
+}
 
 
 class BpfFirewallMap(FirewallMap):
@@ -28,10 +53,12 @@ class BpfFirewallMap(FirewallMap):
         self._obj = obj
         self._owns_object = False
         self._interfaces = dict(interfaces or {})
-        self._policy = FirewallPolicy()
-        self._lpm_keys: dict[str, set[bytes]] = {}
-        self._iface_keys: set[bytes] = set()
-        self.apply(self._policy)
+        self._policies = [FirewallPolicy(), FirewallPolicy()]
+        self._active = 0
+        self._flipped_at = 0.0
+        self._lpm_keys: dict[tuple[str, int], set[bytes]] = {}
+        self._iface_keys: dict[int, set[bytes]] = {0: set(), 1: set()}
+        self.apply(FirewallPolicy())
 
     @classmethod
     def standalone(cls, interfaces: Mapping[str, int] | None = None) -> "BpfFirewallMap":
@@ -43,6 +70,24 @@ class BpfFirewallMap(FirewallMap):
     def close(self) -> None:
         if self._owns_object:
             self._obj.close()
+
+    @property
+    def policy(self) -> FirewallPolicy:
+        """The policy packets are classified with now."""
+        return self._policies[self._active]
+
+    @property
+    def generation(self) -> int:
+        return self._active
+
+    @property
+    def prog_fd(self) -> int:
+        return self._obj.program_fd(PROGRAM)
+
+    def rule_id_at(self, generation: int, index: int) -> str | None:
+        """The id of the rule the kernel reported as ``index`` in ``generation`` (None: unknown)."""
+        rules = self._policies[generation & 1].rules
+        return rules[index].id if 0 <= index < len(rules) else None
 
     def chain_ratelimit(self, prog_fd: int) -> None:
         """Tail-call ``prog_fd`` (xdp_ratelimit) for every packet the firewall passes."""
@@ -61,20 +106,20 @@ class BpfFirewallMap(FirewallMap):
         name = "fw_block_v4" if network.version == 4 else "fw_block_v6"
         return self._obj.map(name).delete(lpm_key(network))
 
-    @property
-    def policy(self) -> FirewallPolicy:
-        return self._policy
-
-    @property
-    def prog_fd(self) -> int:
-        return self._obj.program_fd(PROGRAM)
-
     def apply(self, policy: FirewallPolicy) -> None:
+        """Install ``policy`` atomically (see the module docstring)."""
         compiled = compile_policy(policy, self._interfaces)
-        self._write(compiled, len(policy.rules))
-        self._policy = policy
+        target = 1 - self._active
+        wait = self._flipped_at + GRACE_SECONDS - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._write(compiled, len(policy.rules), target)
+        self._policies[target] = policy
+        self._obj.map("fw_switch").update(_U32.pack(0), struct.pack("<II", target, 0))
+        self._active = target
+        self._flipped_at = time.monotonic()
 
-    def _write(self, c: CompiledFirewall, rule_count: int) -> None:
+    def _write(self, c: CompiledFirewall, rule_count: int, gen: int) -> None:
         m = self._obj.map
         encoded: dict[int, bytes] = {}
 
@@ -82,38 +127,40 @@ class BpfFirewallMap(FirewallMap):
             # Most entries share a handful of distinct bitmaps: encode each once.
             return b"".join(encoded.get(b) or encoded.setdefault(b, encode_bitmap(b)) for b in bitmaps)
 
-        actions = bytes(4096 * 4)
-        actions = (
-            b"".join(struct.pack("<B3x", a) for a in c.rule_actions) + actions[len(c.rule_actions) * 4 :]
-        )
-        m("fw_rules").update_array(actions)
-        m("fw_proto").update_array(blob(c.proto))
-        m("fw_vlan").update_array(blob(c.vlan))
+        def array(name: str, values: bytes) -> None:
+            m(name).update_array(values, start=gen * _SIZES[name])
+
+        actions = b"".join(struct.pack("<B3x", a) for a in c.rule_actions)
+        array("fw_rules", actions + bytes(4 * MAX_RULES - len(actions)))
+        array("fw_proto", blob(c.proto))
+        array("fw_vlan", blob(c.vlan))
         for name, classes, bits in (
             ("sport", c.sport_class, c.sport_bits),
             ("dport", c.dport_class, c.dport_bits),
         ):
-            m(f"fw_{name}_bits").update_array(blob(bits))
-            m(f"fw_{name}_class").update_array(classes.tobytes())
+            array(f"fw_{name}_bits", blob(bits))
+            array(f"fw_{name}_class", classes.tobytes())
         for name, table in (
             ("fw_src_v4", c.src_v4),
             ("fw_dst_v4", c.dst_v4),
             ("fw_src_v6", c.src_v6),
             ("fw_dst_v6", c.dst_v6),
         ):
-            wanted = {lpm_key(net): blob([bits]) for net, bits in table.items()}
+            wanted = {fw_lpm_key(net, gen): blob([bits]) for net, bits in table.items()}
             for key, value in wanted.items():
                 m(name).update(key, value)
-            for stale in self._lpm_keys.get(name, set()) - wanted.keys():
+            for stale in self._lpm_keys.get((name, gen), set()) - wanted.keys():
                 m(name).delete(stale)
-            self._lpm_keys[name] = set(wanted)
-        iface_keys = {_U32.pack(index): blob([bits]) for index, bits in c.iface.items()}
+            self._lpm_keys[(name, gen)] = set(wanted)
+        iface_keys = {struct.pack("<II", gen, index): blob([bits]) for index, bits in c.iface.items()}
         for key, value in iface_keys.items():
             m("fw_iface").update(key, value)
-        for stale in self._iface_keys - iface_keys.keys():
+        for stale in self._iface_keys[gen] - iface_keys.keys():
             m("fw_iface").delete(stale)
-        self._iface_keys = set(iface_keys)
-        m("fw_config").update(_U32.pack(0), struct.pack("<B3xI", int(c.default_drop), rule_count))
+        self._iface_keys[gen] = set(iface_keys)
+        hits = m("fw_rule_hits")
+        hits.update_array(bytes(hits.stored_value_size * MAX_RULES), start=gen * MAX_RULES)
+        m("fw_config").update(_U32.pack(gen), struct.pack("<B3xI", int(c.default_drop), rule_count))
 
     def decide(self, packet: PacketHeader) -> Decision:
         """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata.
@@ -135,8 +182,8 @@ class BpfFirewallMap(FirewallMap):
         else:
             verdict = Verdict.PASS
         rule_id = None
-        if meta is not None and meta[0] != codec.NO_RULE and meta[0] < len(self._policy.rules):
-            rule_id = self._policy.rules[meta[0]].id
+        if meta is not None and meta[0] != codec.NO_RULE:
+            rule_id = self.rule_id_at(1 if meta[3] & codec.META_GEN1 else 0, meta[0])
         return Decision(verdict, rule_id)
 
     def counters(self) -> dict[str, int]:
@@ -148,9 +195,10 @@ class BpfFirewallMap(FirewallMap):
 
     def rule_hits(self) -> dict[str, int]:
         hits_map = self._obj.map("fw_rule_hits")
+        base = self._active * MAX_RULES
         out: dict[str, int] = {}
-        for index, rule in enumerate(self._policy.rules):
-            hits = codec.sum_per_cpu_u64(hits_map.per_cpu_values(_U32.pack(index)))
+        for index, rule in enumerate(self.policy.rules):
+            hits = codec.sum_per_cpu_u64(hits_map.per_cpu_values(_U32.pack(base + index)))
             if hits:
                 out[rule.id] = out.get(rule.id, 0) + hits
         return out

@@ -91,19 +91,19 @@ class BpfMap:
             rc = bpf.lib.bpf_map_update_batch(self.fd, kblob, vblob, ctypes.byref(count), ctypes.byref(opts))
             bpf.check(rc, f"bpf_map_update_batch({self.name})")
 
-    def update_array(self, values: bytes) -> None:
-        """Write elements 0..n-1 of an array map from one blob of ``n`` packed values."""
+    def update_array(self, values: bytes, start: int = 0) -> None:
+        """Write elements start..start+n-1 of an array map from one blob of ``n`` packed values."""
         size = self.stored_value_size
         count = len(values) // size
-        if count * size != len(values) or count > self.max_entries:
+        if count * size != len(values) or start + count > self.max_entries:
             raise ValueError(f"{self.name}: {len(values)} bytes is not a whole number of values that fits")
         chunk = 8192
         opts = bpf.bpf_map_batch_opts(sz=ctypes.sizeof(bpf.bpf_map_batch_opts))
-        keys = _index_blob(count)
-        for start in range(0, count, chunk):
-            n = ctypes.c_uint32(min(chunk, count - start))
-            kblob = keys[start * 4 : (start + n.value) * 4]
-            vblob = values[start * size : (start + n.value) * size]
+        keys = _index_blob(start + count)[start * 4 :]
+        for first in range(0, count, chunk):
+            n = ctypes.c_uint32(min(chunk, count - first))
+            kblob = keys[first * 4 : (first + n.value) * 4]
+            vblob = values[first * size : (first + n.value) * size]
             rc = bpf.lib.bpf_map_update_batch(self.fd, kblob, vblob, ctypes.byref(n), ctypes.byref(opts))
             bpf.check(rc, f"bpf_map_update_batch({self.name})")
 

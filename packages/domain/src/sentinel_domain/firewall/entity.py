@@ -270,12 +270,12 @@ class Decision:
 class FirewallEvent:
     """What the datapath reported about one packet it dropped or logged.
 
-    ``rule_index`` is the matched rule's position in the installed policy (None when the default
-    policy or the IPS blocklist decided); ``timestamp_ns`` is Unix epoch nanoseconds.
+    ``rule_id`` is the matched rule (None when the default policy or the IPS blocklist decided,
+    or when the rule set it referred to is no longer known); ``timestamp_ns`` is Unix epoch ns.
     """
 
     timestamp_ns: int
     packet: PacketHeader
     verdict: Verdict
-    rule_index: int | None = None
+    rule_id: str | None = None
     blocklisted: bool = False
