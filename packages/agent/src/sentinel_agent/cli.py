@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(quiet=args.quiet)
     path = getattr(args, "test_config", None) or args.config
+    overrides = _cli_overrides(args)
     try:
-        loaded = load_config(path, cli_overrides=_cli_overrides(args))
+        loaded = load_config(path, cli_overrides=overrides)
     except ConfigError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return 1
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(agent.log_level, agent.log_format)
     from sentinel_agent.daemon import run_daemon
 
-    return run_daemon(loaded)
+    return run_daemon(loaded, lambda: load_config(path, cli_overrides=overrides))
 
 
 if __name__ == "__main__":

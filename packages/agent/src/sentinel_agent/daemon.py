@@ -1,7 +1,12 @@
-"""Run the agent until SIGTERM/SIGINT: load, attach, serve REST, then detach and exit 0."""
+"""Run the agent until SIGTERM/SIGINT: load, attach, serve REST, reload on demand, then detach.
+
+Reload triggers (one code path, coalesced by ReloadService): SIGHUP, a change of the config file,
+and ``POST /api/v1/config/reload``.
+"""
 
 import asyncio
 import signal
+from collections.abc import Callable
 
 import structlog
 from hypercorn.asyncio import serve
@@ -9,16 +14,32 @@ from hypercorn.config import Config as HypercornConfig
 
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.runtime import AgentRuntime
+from sentinel_application.reload_service import ReloadResult, ReloadService
 from sentinel_infrastructure.config import LoadedConfig
+from sentinel_infrastructure.config.watch import ConfigWatcher
 
 log = structlog.get_logger("ebpfsentinel.agent")
 
 
-async def _serve(runtime: AgentRuntime) -> None:
+def _log_reload(result: ReloadResult) -> None:
+    if result.ok:
+        log.info("configuration reloaded", trigger=result.trigger)
+    else:
+        log.error(
+            "configuration reload rejected; the running configuration is kept",
+            trigger=result.trigger,
+            error=result.error,
+        )
+
+
+async def _serve(
+    runtime: AgentRuntime, reloads: ReloadService[LoadedConfig], validate: Callable[[], LoadedConfig]
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: reloads.request("sighup"))
     agent = runtime.loaded.config.agent
     hc = HypercornConfig()
     host = f"[{agent.bind_address}]" if ":" in agent.bind_address else agent.bind_address
@@ -26,14 +47,21 @@ async def _serve(runtime: AgentRuntime) -> None:
     hc.accesslog = None
     hc.errorlog = None
     hc.graceful_timeout = 2
-    await serve(build_app(runtime), hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    app = build_app(runtime, reloads, validate)
+    await serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
 
-def run_daemon(loaded: LoadedConfig) -> int:
+def run_daemon(loaded: LoadedConfig, reload_config: Callable[[], LoadedConfig]) -> int:
+    """``reload_config`` re-reads and validates the configuration with the same layers (CLI, env)."""
     runtime = AgentRuntime(loaded)
+    reloads: ReloadService[LoadedConfig] = ReloadService(reload_config, runtime.reload, _log_reload)
+    watcher = ConfigWatcher([loaded.source], lambda: reloads.request("file"))
     try:
         runtime.start()
-        asyncio.run(_serve(runtime))
+        watcher.start()
+        asyncio.run(_serve(runtime, reloads, reload_config))
     finally:
+        watcher.stop()
+        reloads.stop()
         runtime.stop()
     return 0

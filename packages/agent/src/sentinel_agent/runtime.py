@@ -141,6 +141,31 @@ class AgentRuntime:
         self._threads.append(thread)
         thread.start()
 
+    def reload(self, new: LoadedConfig) -> None:
+        """Install the rule sets of an already validated config (each map swap is atomic).
+
+        Interfaces, ``enabled`` flags and ``xdp_mode`` take effect at the next start: they are
+        reported, not applied, so a reload never detaches a running program.
+        """
+        old = self.loaded.config
+        cfg = new.config
+        fixed = {
+            "agent.interfaces": (old.agent.interfaces, cfg.agent.interfaces),
+            "agent.xdp_mode": (old.agent.xdp_mode, cfg.agent.xdp_mode),
+            "firewall.enabled": (old.firewall.enabled, cfg.firewall.enabled),
+            "ratelimit.enabled": (old.ratelimit.enabled, cfg.ratelimit.enabled),
+        }
+        for key, (before, after) in fixed.items():
+            if before != after:
+                log.warning(
+                    "setting needs a restart to take effect", key=key, running=before, configured=after
+                )
+        if self.firewall is not None:
+            self.firewall.apply(new.firewall_policy)
+        if self.ratelimit is not None:
+            self.ratelimit.apply(new.ratelimit_policies)
+        self.loaded = new
+
     def stop(self) -> None:
         """Detach everything and release the kernel objects (idempotent)."""
         self._stop.set()

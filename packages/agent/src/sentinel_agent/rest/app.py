@@ -1,14 +1,30 @@
 """REST routes. Health endpoints are public (contract §2.1)."""
 
+import asyncio
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sentinel_agent.runtime import AgentRuntime
+from sentinel_application.reload_service import ReloadService
+from sentinel_infrastructure.config import ConfigError, LoadedConfig
+
+RELOAD_WAIT_SECONDS = 8.0
 
 
-def build_app(runtime: AgentRuntime) -> Starlette:
+def error(status: int, code: str, message: str) -> JSONResponse:
+    """The contract's error body: ``{"error": {"code", "message"}}``."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def build_app(
+    runtime: AgentRuntime,
+    reloads: ReloadService[LoadedConfig] | None = None,
+    validate: Callable[[], LoadedConfig] | None = None,
+) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -16,4 +32,26 @@ def build_app(runtime: AgentRuntime) -> Starlette:
         body = runtime.readiness()
         return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    async def reload_config(_: Request) -> JSONResponse:
+        if reloads is None or validate is None:
+            return error(503, "SERVICE_UNAVAILABLE", "reloading is not available")
+        loop = asyncio.get_running_loop()
+        try:  # validate first, so the caller gets the errors (contract §1.0)
+            await loop.run_in_executor(None, validate)
+        except ConfigError as exc:
+            return error(400, "INVALID_CONFIG", str(exc))
+        generation = reloads.request("api")
+        result = await loop.run_in_executor(None, reloads.wait, generation, RELOAD_WAIT_SECONDS)
+        if result is None:
+            return JSONResponse({"status": "pending", "message": "reload still running"})
+        if not result.ok:
+            return error(400, "INVALID_CONFIG", result.error)
+        return JSONResponse({"status": "ok", "message": "configuration reloaded"})
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api/v1/config/reload", reload_config, methods=["POST"]),
+        ]
+    )
