@@ -132,3 +132,33 @@ def test_non_utf8_and_missing_files(tmp_path: Path) -> None:
 def test_upstream_sections_are_accepted(tmp_path: Path) -> None:
     text = MINIMAL + "ddos:\n  enabled: false\nnat: {}\nenterprise: {license: x}\n"
     assert load_config(write(tmp_path, text), environ={}).config.ddos == {"enabled": False}
+
+
+def test_unknown_nested_keys_are_located_warnings_and_strict_errors(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + "  htp_port: 1\nfirewall:\n  rules:\n    - {id: a, priority: 1, action: deny, colour: red}\n"
+        + "ratelimit:\n  burst: 3\nids: {anything: goes}\n"
+    )
+    path = write(tmp_path, text)
+    loaded = load_config(path, environ={})
+    rendered = [w.render("c.yaml") for w in loaded.warnings]
+    assert rendered == [
+        "c.yaml:3:3: agent.htp_port: unknown key 'htp_port'",
+        "c.yaml:6:42: firewall.rules[0].colour: unknown key 'colour'",
+        "c.yaml:8:3: ratelimit.burst: unknown key 'burst'",
+    ]  # opaque upstream sections (ids) are not second-guessed
+    with pytest.raises(ConfigError, match=r"agent\.htp_port: unknown key 'htp_port'"):
+        load_config(path, environ={}, strict=True)
+
+
+def test_a_world_readable_file_with_secrets_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "auth:\n  api_keys: [{name: ops, key: sk-secret}]\n")
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"readable by every user \(mode 644\).*auth.api_keys\[\].key"):
+        load_config(path, environ={})
+    path.chmod(0o640)
+    assert load_config(path, environ={}).config.auth == {"api_keys": [{"name": "ops", "key": "sk-secret"}]}
+    plain = write(tmp_path, MINIMAL)
+    plain.chmod(0o644)
+    load_config(plain, environ={})  # no secrets: readable is fine

@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+import structlog
+
 from sentinel_agent import __version__
 from sentinel_infrastructure.config import ConfigError, load_config
 from sentinel_infrastructure.logging import configure_logging
@@ -24,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     test = config_sub.add_parser("test", help="validate a configuration file without starting (exit 0/1)")
     test.add_argument("-c", "--config", dest="test_config")
+    test.add_argument("--strict", action="store_true", help="treat unknown keys as errors")
     demo = sub.add_parser("demo", help="run the built-in demo lab (network namespaces, real packets)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
@@ -49,16 +52,23 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(quiet=args.quiet)
     path = getattr(args, "test_config", None) or args.config
     overrides = _cli_overrides(args)
+    strict = bool(getattr(args, "strict", False))
     try:
-        loaded = load_config(path, cli_overrides=overrides)
+        loaded = load_config(path, cli_overrides=overrides, strict=strict)
     except ConfigError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return 1
     if args.command == "config":
+        for warning in loaded.warnings:
+            print(f"warning (ignored): {warning.render(path)}", file=sys.stderr)
         print(f"configuration OK: {path}")
         return 0
     agent = loaded.config.agent
     configure_logging(agent.log_level, agent.log_format)
+    for warning in loaded.warnings:
+        structlog.get_logger("ebpfsentinel.config").warning(
+            "configuration warning", detail=warning.render(path)
+        )
     from sentinel_agent.daemon import run_daemon
 
     return run_daemon(loaded, lambda: load_config(path, cli_overrides=overrides))

@@ -26,6 +26,7 @@ from sentinel_domain.firewall import (
     parse_mode,
 )
 from sentinel_domain.ratelimit import RateLimitPolicySet
+from sentinel_infrastructure.config.checks import secrets_in_world_readable_file, unknown_nested_keys
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
 from sentinel_infrastructure.config.model import Config
 
@@ -48,6 +49,7 @@ class LoadedConfig:
     config: Config
     firewall_policy: FirewallPolicy
     ratelimit_policies: RateLimitPolicySet
+    warnings: tuple[ConfigIssue, ...] = ()  # unknown nested keys (errors under strict)
 
 
 def _position(tree: Any, path: list[str | int]) -> tuple[int | None, int | None]:
@@ -159,8 +161,12 @@ def load_config(
     path: str | Path,
     environ: Mapping[str, str] | None = None,
     cli_overrides: Mapping[str, Any] | None = None,
+    strict: bool = False,
 ) -> LoadedConfig:
-    """Read, layer and validate ``path``. Raises ConfigError listing every problem found."""
+    """Read, layer and validate ``path``. Raises ConfigError listing every problem found.
+
+    ``strict`` turns warnings (unknown nested keys) into errors, as ``config test --strict`` does.
+    """
     source = str(path)
     try:
         raw = Path(path).read_bytes()[: MAX_FILE_BYTES + 1]
@@ -198,9 +204,17 @@ def load_config(
             source, [ConfigIssue(f"validation error: {text_msg}", _dotted(where), line, col)]
         ) from None
     issues = _semantic_issues(config, tree)
+    exposed = secrets_in_world_readable_file(path, data)
+    if exposed is not None:
+        issues.append(exposed)
+    warnings = unknown_nested_keys(data, lambda where: _position(tree, where))
+    if strict:
+        issues.extend(warnings)
     if issues:
         raise ConfigError(source, issues)
-    return LoadedConfig(source, config, build_firewall_policy(config), build_ratelimit_policies(config))
+    return LoadedConfig(
+        source, config, build_firewall_policy(config), build_ratelimit_policies(config), tuple(warnings)
+    )
 
 
 def build_firewall_policy(config: Config) -> FirewallPolicy:
