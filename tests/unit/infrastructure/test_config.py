@@ -138,7 +138,7 @@ def test_unknown_nested_keys_are_located_warnings_and_strict_errors(tmp_path: Pa
     text = (
         MINIMAL
         + "  htp_port: 1\nfirewall:\n  rules:\n    - {id: a, priority: 1, action: deny, colour: red}\n"
-        + "ratelimit:\n  burst: 3\nids: {anything: goes}\n"
+        + "ratelimit:\n  burst: 3\nnat: {anything: goes}\n"
     )
     path = write(tmp_path, text)
     loaded = load_config(path, environ={})
@@ -147,7 +147,7 @@ def test_unknown_nested_keys_are_located_warnings_and_strict_errors(tmp_path: Pa
         "c.yaml:3:3: agent.htp_port: unknown key 'htp_port'",
         "c.yaml:6:42: firewall.rules[0].colour: unknown key 'colour'",
         "c.yaml:8:3: ratelimit.burst: unknown key 'burst'",
-    ]  # opaque upstream sections (ids) are not second-guessed
+    ]  # opaque upstream sections (nat) are not second-guessed
     with pytest.raises(ConfigError, match=r"agent\.htp_port: unknown key 'htp_port'"):
         load_config(path, environ={}, strict=True)
 

@@ -23,6 +23,7 @@ from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ratelimit_map import BpfRateLimitMap
 from sentinel_agent import __version__
+from sentinel_agent.detection import DetectionPrograms
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
@@ -56,12 +57,16 @@ class AgentRuntime:
         self._stop = threading.Event()
         self.firewall: BpfFirewallMap | None = None
         self.ratelimit: BpfRateLimitMap | None = None
+        self.detection = DetectionPrograms(
+            loaded, self.alerts, self._ids, self._load, self._block, self._consume
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         cfg = self.loaded.config
+        firewall_obj = None
         if cfg.firewall.enabled:
-            obj = self._load(FIREWALL)
+            obj = firewall_obj = self._load(FIREWALL)
             if obj is not None:
                 self.firewall = BpfFirewallMap(obj, self._interface_indexes(FIREWALL))
                 self.firewall.apply(self.loaded.firewall_policy)
@@ -80,6 +85,10 @@ class AgentRuntime:
         entry = FIREWALL if self.firewall else RATELIMIT if self.ratelimit else None
         if entry is not None:
             self._attach(entry, self.firewall.prog_fd if self.firewall else self.ratelimit.prog_fd)  # type: ignore[union-attr]
+        self.detection.start(firewall_obj)
+        housekeeping = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
+        self._threads.append(housekeeping)
+        housekeeping.start()
         log.info(
             "agent started",
             version=self.version,
@@ -99,6 +108,20 @@ class AgentRuntime:
         self._objects.append(obj)
         state.loaded = True
         return obj
+
+    def _block(self, program: str, interface: str, reason: str) -> None:
+        """Record that ``program`` could not be loaded/attached on ``interface`` (readyz shows it)."""
+        state = self.programs.setdefault(program, ProgramState(program))
+        state.attach_blocked.append({"program": program, "interface": interface, "reason": reason})
+        log.error("program degraded", program=program, interface=interface, reason=reason)
+
+    def _housekeeping(self) -> None:
+        """Periodic work: expire IPS blocklist entries (TTL)."""
+        while not self._stop.wait(5.0):
+            try:
+                self.detection.sweep()
+            except Exception:
+                log.exception("housekeeping failed")
 
     def _interface_indexes(self, program: str) -> dict[str, int]:
         indexes = {}
@@ -160,6 +183,7 @@ class AgentRuntime:
                 log.warning(
                     "setting needs a restart to take effect", key=key, running=before, configured=after
                 )
+        self.detection.reload(new)  # builds every engine first: raises before anything changes
         if self.firewall is not None:
             self.firewall.apply(new.firewall_policy)
         if self.ratelimit is not None:
@@ -169,6 +193,7 @@ class AgentRuntime:
     def stop(self) -> None:
         """Detach everything and release the kernel objects (idempotent)."""
         self._stop.set()
+        self.detection.stop()
         for state in self.programs.values():
             for attachment in state.attachments:
                 detach_xdp(attachment.ifindex)

@@ -27,6 +27,7 @@ from sentinel_domain.firewall import (
 )
 from sentinel_domain.ratelimit import RateLimitPolicySet
 from sentinel_infrastructure.config.checks import secrets_in_world_readable_file, unknown_nested_keys
+from sentinel_infrastructure.config.detection import DetectionRules, build_detection
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
 from sentinel_infrastructure.config.model import Config
 
@@ -49,6 +50,7 @@ class LoadedConfig:
     config: Config
     firewall_policy: FirewallPolicy
     ratelimit_policies: RateLimitPolicySet
+    detection: DetectionRules | None = None
     warnings: tuple[ConfigIssue, ...] = ()  # unknown nested keys (errors under strict)
 
 
@@ -203,7 +205,7 @@ def load_config(
         raise ConfigError(
             source, [ConfigIssue(f"validation error: {text_msg}", _dotted(where), line, col)]
         ) from None
-    issues = _semantic_issues(config, tree)
+    issues = _semantic_issues(config, tree, Path(source).parent)
     exposed = secrets_in_world_readable_file(path, data)
     if exposed is not None:
         issues.append(exposed)
@@ -213,7 +215,12 @@ def load_config(
     if issues:
         raise ConfigError(source, issues)
     return LoadedConfig(
-        source, config, build_firewall_policy(config), build_ratelimit_policies(config), tuple(warnings)
+        source,
+        config,
+        build_firewall_policy(config),
+        build_ratelimit_policies(config),
+        build_detection(config.ids, config.ips, config.dlp, Path(source).parent),
+        tuple(warnings),
     )
 
 
@@ -235,7 +242,7 @@ def build_ratelimit_policies(config: Config) -> RateLimitPolicySet:
     )
 
 
-def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
+def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
 
     def add(message: str, path: list[str | int]) -> None:
@@ -297,6 +304,14 @@ def _semantic_issues(config: Config, tree: Any) -> list[ConfigIssue]:
         for part in re.findall(r"\[\d+\]|[^.\[\]]+", field):
             path.append(int(part[1:-1]) if part.startswith("[") else part)
         add(str(exc).removeprefix(f"{field}: ") if field else str(exc), path)
+    try:
+        build_detection(config.ids, config.ips, config.dlp, base_dir)
+    except DomainError as exc:
+        field = getattr(exc, "field", None) or ""
+        where: list[str | int] = []
+        for part in re.findall(r"\[\d+\]|[^.\[\]]+", field):
+            where.append(int(part[1:-1]) if part.startswith("[") else part)
+        add(str(exc).removeprefix(f"{field}: ") if field else str(exc), where)
     if not issues:
         try:
             build_firewall_policy(config)

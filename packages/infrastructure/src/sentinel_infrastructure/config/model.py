@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from sentinel_infrastructure.config.detection import DlpSection, IdsSection, IpsSection
+
 
 class AntiLockout(msgspec.Struct, kw_only=True):
     enabled: bool = True
@@ -53,9 +55,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     agent: AgentSection
     firewall: FirewallSection = msgspec.field(default_factory=FirewallSection)
     # Accepted, validated by later issues; carried as raw mappings for now.
-    ids: _Opaque | None = None
-    ips: _Opaque | None = None
-    dlp: _Opaque | None = None
+    ids: IdsSection = msgspec.field(default_factory=IdsSection)
+    ips: IpsSection = msgspec.field(default_factory=IpsSection)
+    dlp: DlpSection = msgspec.field(default_factory=DlpSection)
     dns: _Opaque | None = None
     ratelimit: RatelimitSection = msgspec.field(default_factory=RatelimitSection)
     threatintel: _Opaque | None = None

@@ -1,0 +1,153 @@
+"""Composition of the detection programs: tc_ids (+ IPS enforcement) and uprobe_dlp.
+
+Engines are rebuilt on reload and swapped by reference; the consumers read them per batch.
+Each program is optional by config; one that fails to load or attach is reported in readyz and
+the rest of the agent keeps running.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from sentinel_adapters.ebpf.attach import attach_tc, detach_tc
+from sentinel_adapters.ebpf.blocklist import BpfBlocklist
+from sentinel_adapters.ebpf.dlp_source import BpfDlpEventSource
+from sentinel_adapters.ebpf.errors import BpfError
+from sentinel_adapters.ebpf.ids_map import BpfIdsPrefilter
+from sentinel_adapters.ebpf.ids_source import BpfIdsEventSource
+from sentinel_adapters.ebpf.loader import BpfObject
+from sentinel_adapters.ebpf.uprobe import BpfDlpProbe
+from sentinel_adapters.matching import HyperscanMatcher
+from sentinel_application.alert_factory import AlertIds
+from sentinel_application.dlp_alerts import DlpAlertService
+from sentinel_application.ids_alerts import IdsAlertService
+from sentinel_application.ips_enforcement import IpsEnforcer
+from sentinel_domain.dlp import DlpEngine
+from sentinel_domain.ids import IdsEngine
+from sentinel_domain.ips import IpsEngine
+from sentinel_infrastructure.config import LoadedConfig
+from sentinel_infrastructure.config.detection import DetectionRules
+from sentinel_ports.alert_sink import AlertSink
+from sentinel_ports.event_source import EventSource
+
+log = structlog.get_logger("ebpfsentinel.agent")
+TC_IDS, UPROBE_DLP = "tc_ids", "uprobe_dlp"
+# TC classifier priorities on a shared clsact hook: threat intel first (it drops), then IDS, DNS.
+TC_PRIORITY = {"tc_threatintel": 1, TC_IDS: 2, "tc_dns": 3}
+
+
+def build_ids_engine(rules: DetectionRules) -> IdsEngine:
+    engine = IdsEngine(
+        HyperscanMatcher(), rules.ids_rules, rules.prevention_rules, rules.signatures, rules.ids_mode
+    )
+    for skipped in (*rules.skipped_signatures, *engine.skipped):
+        log.warning("signature skipped", rule=str(skipped))
+    return engine
+
+
+class DetectionPrograms:
+    """Owns tc_ids/uprobe_dlp objects, their consumers' engines, and the IPS enforcer."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        sink: AlertSink,
+        ids: AlertIds,
+        load: Callable[[str], BpfObject | None],
+        blocked: Callable[[str, str, str], None],
+        consume: Callable[[EventSource[Any], Callable[[list[Any]], int]], None],
+    ) -> None:
+        self._loaded = loaded
+        self._sink = sink
+        self._ids = ids
+        self._load = load
+        self._blocked = blocked
+        self._consume = consume
+        self._tc_attached: list[tuple[str, bool]] = []
+        self._probe: BpfDlpProbe | None = None
+        self.ids_engine: IdsEngine | None = None
+        self.dlp_engine: DlpEngine | None = None
+        self.ips: IpsEnforcer | None = None
+        self.prefilter: BpfIdsPrefilter | None = None
+
+    def start(self, firewall_obj: BpfObject | None) -> None:
+        cfg = self._loaded.config
+        rules = self._loaded.detection
+        assert rules is not None
+        if cfg.ips.enabled and firewall_obj is not None:
+            self.ips = IpsEnforcer(IpsEngine(rules.ips_policy), BpfBlocklist(firewall_obj), time.time)
+        if cfg.ids.enabled or (cfg.ips.enabled and rules.prevention_rules):
+            self._start_ids(rules)
+        if cfg.dlp.enabled:
+            self._start_dlp(rules)
+
+    def _start_ids(self, rules: DetectionRules) -> None:
+        try:
+            self.ids_engine = build_ids_engine(rules)
+        except Exception as exc:  # a pattern hyperscan refuses beyond our syntax check
+            self._blocked(TC_IDS, "*", f"IDS rules rejected: {exc}")
+            return
+        obj = self._load(TC_IDS)
+        if obj is None:
+            return
+        self.prefilter = BpfIdsPrefilter(obj)
+        self.prefilter.install(self.ids_engine.prefilter_keys())
+        self.prefilter.configure(self._loaded.config.ids.capture_bytes)
+        service = IdsAlertService(lambda: self.ids_engine, self._sink, time.time_ns, self.ips, self._ids)  # type: ignore[arg-type,return-value]
+        self._consume(BpfIdsEventSource(obj), service.handle)
+        egress = self._loaded.config.ids.inspect_egress
+        for interface in self._loaded.config.agent.interfaces:
+            for direction in (False, True) if egress else (False,):
+                try:
+                    attach_tc(
+                        self.prefilter.prog_fd(egress=direction),
+                        interface,
+                        egress=direction,
+                        priority=TC_PRIORITY[TC_IDS],
+                    )
+                    self._tc_attached.append((interface, direction))
+                except BpfError as exc:
+                    self._blocked(TC_IDS, interface, str(exc))
+
+    def _start_dlp(self, rules: DetectionRules) -> None:
+        self.dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher())
+        obj = self._load(UPROBE_DLP)
+        if obj is None:
+            return
+        try:
+            self._probe = BpfDlpProbe(obj)
+            self._probe.attach()
+        except (BpfError, FileNotFoundError) as exc:
+            self._blocked(UPROBE_DLP, "libssl", str(exc))
+            return
+        service = DlpAlertService(lambda: self.dlp_engine, self._sink, self._ids)  # type: ignore[arg-type,return-value]
+        self._consume(BpfDlpEventSource(obj), service.handle)
+
+    def reload(self, new: LoadedConfig) -> None:
+        """Rebuild the engines from ``new`` (raises, changing nothing, if they do not build)."""
+        rules = new.detection
+        assert rules is not None
+        ids_engine = build_ids_engine(rules) if self.ids_engine is not None else None
+        dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher()) if self.dlp_engine else None
+        if ids_engine is not None and self.prefilter is not None:
+            self.prefilter.install(ids_engine.prefilter_keys())
+            self.prefilter.configure(new.config.ids.capture_bytes)
+            self.ids_engine = ids_engine
+        if dlp_engine is not None:
+            self.dlp_engine = dlp_engine
+        self._loaded = new
+
+    def sweep(self) -> None:
+        if self.ips is not None:
+            self.ips.sweep()
+
+    def stop(self) -> None:
+        for interface, egress in self._tc_attached:
+            detach_tc(interface, egress=egress, priority=TC_PRIORITY[TC_IDS])
+            log.info("detached", program=TC_IDS, interface=interface, egress=egress)
+        self._tc_attached.clear()
+        if self._probe is not None:
+            self._probe.detach()
+            self._probe = None

@@ -1,0 +1,122 @@
+"""The detection sections (`ids`, `ips`, `dlp`): typed models and their domain objects.
+
+Extensions to the contract (documented in docs/configuration.md): ``ids.rules_files`` (Suricata
+/Snort rule files in the supported subset), ``ids.variables`` (``HOME_NET``-style values for them)
+and ``ids.capture_bytes`` (payload bytes the kernel copies per inspected packet).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from sentinel_domain.common.matching import Pattern, PatternError, PatternKind
+from sentinel_domain.common.regex_syntax import parse_pattern
+from sentinel_domain.dlp import DlpPattern, merge_patterns, parse_dlp_mode
+from sentinel_domain.ids import Component as IdsComponent
+from sentinel_domain.ids import (
+    IdsRule,
+    IdsRuleError,
+    RuleMode,
+    SignatureRule,
+    SkippedRule,
+    parse_mode,
+    parse_signatures,
+)
+from sentinel_domain.ips import IpsPolicy
+
+MAX_RULES_FILE_BYTES = 50 * 1024 * 1024
+
+
+class IdsSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    mode: str = "alert"
+    inspect_egress: bool = False
+    sampling: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] = []
+    rules_files: list[str] = []
+    variables: dict[str, str] = {}
+    capture_bytes: int = 512
+
+
+class IpsSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    mode: str = "alert"
+    max_blacklist_duration_secs: int = 3600
+    auto_blacklist_threshold: int = 3
+    max_blacklist_size: int = 10_000
+    whitelist: list[str] = []
+    whitelist_aliases: list[str] = []
+    sampling: dict[str, Any] | None = None
+    country_thresholds: dict[str, int] | None = None
+    rules: list[dict[str, Any]] = []
+
+
+class DlpSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    mode: str = "alert"
+    patterns: list[dict[str, Any]] = []
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionRules:
+    """What the IDS/IPS/DLP engines are built from (the matcher is the agent's to supply)."""
+
+    ids_mode: RuleMode
+    ids_rules: tuple[IdsRule, ...]
+    prevention_rules: tuple[IdsRule, ...]
+    signatures: tuple[SignatureRule, ...]
+    skipped_signatures: tuple[SkippedRule, ...]
+    ips_policy: IpsPolicy
+    dlp_patterns: tuple[DlpPattern, ...]
+
+
+def _rules(raw: list[dict[str, Any]], component: IdsComponent, section: str) -> tuple[IdsRule, ...]:
+    out = []
+    for i, rule in enumerate(raw):
+        try:
+            parsed = IdsRule.from_dict(rule, component)
+            if parsed.pattern is not None:  # the matcher's own syntax check, before any engine exists
+                parse_pattern(Pattern(0, parsed.pattern, PatternKind.REGEX, label=f"rule {parsed.id}"))
+            out.append(parsed)
+        except PatternError as exc:
+            raise IdsRuleError(str(exc), f"{section}.rules[{i}].pattern") from None
+        except IdsRuleError as exc:
+            field = getattr(exc, "field", None)
+            raise IdsRuleError(
+                str(exc).removeprefix(f"{field}: "), f"{section}.rules[{i}]" + (f".{field}" if field else "")
+            ) from None
+    return tuple(out)
+
+
+def build_detection(ids: IdsSection, ips: IpsSection, dlp: DlpSection, base_dir: Path) -> DetectionRules:
+    """Validate the three sections into domain objects; raises the domain's errors (with ``field``)."""
+    signatures: list[SignatureRule] = []
+    skipped: list[SkippedRule] = []
+    for i, name in enumerate(ids.rules_files):
+        path = (base_dir / name) if not Path(name).is_absolute() else Path(name)
+        try:
+            data = path.read_bytes()[: MAX_RULES_FILE_BYTES + 1]
+        except OSError as exc:
+            raise IdsRuleError(
+                f"cannot read rules file '{path}': {exc.strerror}", f"ids.rules_files[{i}]"
+            ) from None
+        if len(data) > MAX_RULES_FILE_BYTES:
+            raise IdsRuleError(
+                f"rules file '{path}' is larger than {MAX_RULES_FILE_BYTES} bytes", f"ids.rules_files[{i}]"
+            )
+        loaded = parse_signatures(data, ids.variables)
+        signatures.extend(loaded.rules)
+        skipped.extend(loaded.skipped)
+    parse_dlp_mode(dlp.mode)
+    ips_raw = {k: v for k, v in msgspec.structs.asdict(ips).items() if k != "rules" and v is not None}
+    return DetectionRules(
+        ids_mode=parse_mode(ids.mode),
+        ids_rules=_rules(ids.rules, IdsComponent.IDS, "ids"),
+        prevention_rules=_rules(ips.rules, IdsComponent.IPS, "ips"),
+        signatures=tuple(signatures),
+        skipped_signatures=tuple(skipped),
+        ips_policy=IpsPolicy.from_dict(ips_raw),
+        dlp_patterns=tuple(merge_patterns(dlp.patterns)),
+    )
