@@ -6,6 +6,7 @@ Decoders are batch-oriented and never raise on bad records: they count them.
 
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # struct sentinel_packet_event (56 bytes): field name -> (offset, struct code)
 PACKET_EVENT_FIELDS: dict[str, tuple[int, str]] = {
@@ -70,8 +71,9 @@ FW_COUNTERS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PacketEvent:
+class PacketEvent(NamedTuple):
+    """One decoded ``struct sentinel_packet_event`` (a tuple: cheap to build by the million)."""
+
     timestamp_ns: int
     src_addr: tuple[int, int, int, int]
     dst_addr: tuple[int, int, int, int]

@@ -48,23 +48,32 @@ class RingBufferReader:
         return bool(self._epoll.poll(timeout))
 
     def read_batch(self, max_records: int = 65536) -> list[bytes]:
-        """Copy out up to ``max_records`` committed records and release their space."""
+        """Copy out up to ``max_records`` committed records and release their space.
+
+        One copy of the whole committed region (contiguous: the data area is mapped twice), then
+        the records are sliced out of it; a BUSY header ends the batch there.
+        """
         consumer = _U64.unpack_from(self._consumer, 0)[0]
         producer = _U64.unpack_from(self._producer, 0)[0]
+        pending = min(producer - consumer, self.size)
+        if pending <= 0:
+            return []
+        start = consumer & self._mask
+        blob = bytes(self._data[start : start + pending])
         out: list[bytes] = []
-        data = self._data
-        while consumer < producer and len(out) < max_records:
-            offset = consumer & self._mask
-            header = _U32.unpack_from(data, offset)[0]
+        pos = 0
+        unpack = _U32.unpack_from
+        while pos < pending and len(out) < max_records:
+            header = unpack(blob, pos)[0]
             if header & _BUSY:
                 break  # the kernel is still writing this one; later records wait behind it
             length = header & ~(_BUSY | _DISCARD)
             if header & _DISCARD:
                 self.records_discarded += 1
             else:
-                out.append(bytes(data[offset + _HEADER : offset + _HEADER + length]))
-            consumer += (length + _HEADER + 7) & ~7
-        _U64.pack_into(self._consumer, 0, consumer)
+                out.append(blob[pos + _HEADER : pos + _HEADER + length])
+            pos += (length + _HEADER + 7) & ~7
+        _U64.pack_into(self._consumer, 0, consumer + pos)
         self.records_read += len(out)
         return out
 
