@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -21,11 +22,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def agent_yaml(interface: str, http_port: int, body: str = "") -> str:
-    """A config for ``interface`` on free ports, plus ``body`` (more YAML sections)."""
+def agent_yaml(interface: str, http_port: int, body: str = "", data_dir: Path | None = None) -> str:
+    """A config for ``interface`` on free ports, plus ``body`` (more YAML sections).
+
+    ``data_dir`` (the LMDB store) defaults to a fresh temporary directory: tests never write to
+    /var/lib.
+    """
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="sentinel-data-"))
     return (
         f"agent:\n  interfaces: [{interface}]\n  http_port: {http_port}\n"
-        f"  grpc_port: {free_port()}\n  metrics_port: {free_port()}\n{body}"
+        f"  grpc_port: {free_port()}\n  metrics_port: {free_port()}\n  data_dir: {data_dir}\n{body}"
     )
 
 

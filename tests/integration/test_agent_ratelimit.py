@@ -27,6 +27,7 @@ agent:
   http_port: {http_port}
   grpc_port: {free_port()}
   metrics_port: {free_port()}
+  data_dir: {tmp_path}
 firewall:
   mode: block
 ratelimit:

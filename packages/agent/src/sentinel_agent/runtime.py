@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,12 +23,16 @@ from sentinel_adapters.ebpf.event_source import BpfFirewallEventSource, BpfRateL
 from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ratelimit_map import BpfRateLimitMap
+from sentinel_adapters.storage import LmdbAlertStore, LmdbEnvironment
+from sentinel_adapters.storage.lmdb_env import StorageError
 from sentinel_agent import __version__
 from sentinel_agent.detection import DetectionPrograms
 from sentinel_application.alert_factory import AlertIds
+from sentinel_application.alert_recorder import RecordingAlertSink
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
 from sentinel_infrastructure.config import LoadedConfig
+from sentinel_ports.alert_sink import AlertSink
 from sentinel_ports.event_source import EventSource
 
 log = structlog.get_logger("ebpfsentinel.agent")
@@ -49,7 +54,11 @@ class AgentRuntime:
         self.started_at = time.monotonic()
         self.version = __version__
         self.programs: dict[str, ProgramState] = {}
-        self.alerts = LogAlertSink()
+        self.alert_store = self._open_alert_store(loaded)
+        log_sink = LogAlertSink()
+        self.alerts: AlertSink = (
+            RecordingAlertSink(self.alert_store, log_sink) if self.alert_store is not None else log_sink
+        )
         self._ids = AlertIds()
         self._objects: list[BpfObject] = []
         self._sources: list[EventSource[Any]] = []
@@ -60,6 +69,23 @@ class AgentRuntime:
         self.detection = DetectionPrograms(
             loaded, self.alerts, self._ids, self._load, self._block, self._consume
         )
+
+    @staticmethod
+    def _open_alert_store(loaded: LoadedConfig) -> LmdbAlertStore | None:
+        """Alert history in LMDB under ``agent.data_dir``; unavailable storage never stops detection."""
+        directory = Path(loaded.config.agent.data_dir) / "lmdb"
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            env = LmdbEnvironment(
+                directory,
+                on_storage_full=lambda why: log.error("alert storage full; oldest evicted", cause=why),
+            )
+            return LmdbAlertStore(env, owns_env=True)
+        except (OSError, StorageError) as exc:
+            log.error(
+                "alert storage unavailable; alerts are logged only", directory=str(directory), error=str(exc)
+            )
+            return None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -206,6 +232,10 @@ class AgentRuntime:
         for obj in self._objects:
             obj.close()
         self._objects.clear()
+        if isinstance(self.alerts, RecordingAlertSink):
+            self.alerts.close()  # flush what is queued before the store closes
+        if self.alert_store is not None:
+            self.alert_store.close()
         log.info("agent stopped")
 
     # -- status ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """REST routes. Health endpoints are public (contract §2.1)."""
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from starlette.applications import Starlette
@@ -8,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sentinel_agent.rest.alerts import alert_routes
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadService
 from sentinel_infrastructure.config import ConfigError, LoadedConfig
@@ -48,10 +50,28 @@ def build_app(
             return error(400, "INVALID_CONFIG", result.error)
         return JSONResponse({"status": "ok", "message": "configuration reloaded"})
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/api/v1/config/reload", reload_config, methods=["POST"]),
-        ]
-    )
+    async def agent_status(_: Request) -> JSONResponse:
+        fw = runtime.loaded.config.firewall
+        ready = runtime.ready()
+        return JSONResponse(
+            {
+                "version": runtime.version,
+                "uptime_seconds": int(time.monotonic() - runtime.started_at),
+                "ebpf_loaded": bool(runtime.readiness()["ebpf_loaded"]),
+                "firewall_enabled": fw.enabled,
+                "firewall_mode": fw.mode,
+                "rule_count": len(runtime.firewall.policy.rules) if runtime.firewall else 0,
+                "status": "running" if ready else "degraded",
+            }
+        )
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/api/v1/agent/status", agent_status),
+        Route("/api/v1/config/reload", reload_config, methods=["POST"]),
+    ]
+    routes += [
+        Route(path, handler, methods=methods) for path, handler, methods in alert_routes(runtime.alert_store)
+    ]
+    return Starlette(routes=routes)
