@@ -1,4 +1,5 @@
-"""Composition of the detection programs: tc_ids (+ IPS enforcement) and uprobe_dlp.
+"""Composition of the detection programs: tc_threatintel, tc_ids (+ IPS enforcement), tc_dns
+and uprobe_dlp.
 
 Engines are rebuilt on reload and swapped by reference; the consumers read them per batch.
 Each program is optional by config; one that fails to load or attach is reported in readyz and
@@ -14,17 +15,23 @@ import structlog
 from sentinel_adapters.ebpf.attach import attach_tc, detach_tc
 from sentinel_adapters.ebpf.blocklist import BpfBlocklist
 from sentinel_adapters.ebpf.dlp_source import BpfDlpEventSource
+from sentinel_adapters.ebpf.dns_source import BpfDnsSource, attach_tc_dns, detach_tc_dns
 from sentinel_adapters.ebpf.errors import BpfError
+from sentinel_adapters.ebpf.event_source import BpfThreatIntelEventSource
 from sentinel_adapters.ebpf.ids_map import BpfIdsPrefilter
 from sentinel_adapters.ebpf.ids_source import BpfIdsEventSource
 from sentinel_adapters.ebpf.loader import BpfObject
+from sentinel_adapters.ebpf.threatintel_map import BpfIocMap
 from sentinel_adapters.ebpf.uprobe import BpfDlpProbe
 from sentinel_adapters.matching import HyperscanMatcher
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.dlp_alerts import DlpAlertService
+from sentinel_application.dns_service import DnsService
 from sentinel_application.ids_alerts import IdsAlertService
 from sentinel_application.ips_enforcement import IpsEnforcer
+from sentinel_application.threatintel_alerts import ThreatIntelAlertService
 from sentinel_domain.dlp import DlpEngine
+from sentinel_domain.dns import DnsCache
 from sentinel_domain.ids import IdsEngine
 from sentinel_domain.ips import IpsEngine
 from sentinel_infrastructure.config import LoadedConfig
@@ -33,7 +40,7 @@ from sentinel_ports.alert_sink import AlertSink
 from sentinel_ports.event_source import EventSource
 
 log = structlog.get_logger("ebpfsentinel.agent")
-TC_IDS, UPROBE_DLP = "tc_ids", "uprobe_dlp"
+TC_IDS, UPROBE_DLP, TC_THREATINTEL, TC_DNS = "tc_ids", "uprobe_dlp", "tc_threatintel", "tc_dns"
 # TC classifier priorities on a shared clsact hook: threat intel first (it drops), then IDS, DNS.
 TC_PRIORITY = {"tc_threatintel": 1, TC_IDS: 2, "tc_dns": 3}
 
@@ -71,6 +78,10 @@ class DetectionPrograms:
         self.dlp_engine: DlpEngine | None = None
         self.ips: IpsEnforcer | None = None
         self.prefilter: BpfIdsPrefilter | None = None
+        self.iocs: BpfIocMap | None = None
+        self.dns: DnsService | None = None
+        self._ti_attached: list[str] = []
+        self._dns_attached: list[str] = []
 
     def start(self, firewall_obj: BpfObject | None) -> None:
         cfg = self._loaded.config
@@ -78,6 +89,10 @@ class DetectionPrograms:
         assert rules is not None
         if cfg.ips.enabled and firewall_obj is not None:
             self.ips = IpsEnforcer(IpsEngine(rules.ips_policy), BpfBlocklist(firewall_obj), time.time)
+        if cfg.threatintel.enabled:
+            self._start_threatintel()
+        if cfg.dns.enabled:
+            self._start_dns(rules, firewall_obj)
         if cfg.ids.enabled or (cfg.ips.enabled and rules.prevention_rules):
             self._start_ids(rules)
         if cfg.dlp.enabled:
@@ -111,6 +126,44 @@ class DetectionPrograms:
                 except BpfError as exc:
                     self._blocked(TC_IDS, interface, str(exc))
 
+    def _start_threatintel(self) -> None:
+        """tc_threatintel with the IOC set (empty until feed fetching lands; see docs/configuration.md)."""
+        obj = self._load(TC_THREATINTEL)
+        if obj is None:
+            return
+        self.iocs = BpfIocMap(obj)
+        self.iocs.load([], time.time())
+        service = ThreatIntelAlertService(self.iocs.feed_id, self._sink, self._ids)
+        self._consume(BpfThreatIntelEventSource(obj), service.handle)
+        for interface in self._loaded.config.agent.interfaces:
+            try:
+                attach_tc(self.iocs.prog_fd, interface, priority=TC_PRIORITY[TC_THREATINTEL])
+                self._ti_attached.append(interface)
+            except BpfError as exc:
+                self._blocked(TC_THREATINTEL, interface, str(exc))
+
+    def _start_dns(self, rules: DetectionRules, firewall_obj: BpfObject | None) -> None:
+        obj = self._load(TC_DNS)
+        if obj is None:
+            return
+        cache_cfg = self._loaded.config.dns.cache
+        self.dns = DnsService(
+            rules.dns_patterns,
+            rules.dns_policy,
+            BpfBlocklist(firewall_obj) if firewall_obj is not None else None,
+            self._sink,
+            time.time,
+            DnsCache(cache_cfg.max_entries, cache_cfg.min_ttl_secs),
+            self._ids,
+        )
+        self._consume(BpfDnsSource(obj), self.dns.handle)
+        for interface in self._loaded.config.agent.interfaces:
+            try:
+                attach_tc_dns(obj, interface, priority=TC_PRIORITY[TC_DNS])
+                self._dns_attached.append(interface)
+            except BpfError as exc:
+                self._blocked(TC_DNS, interface, str(exc))
+
     def _start_dlp(self, rules: DetectionRules) -> None:
         self.dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher())
         obj = self._load(UPROBE_DLP)
@@ -137,13 +190,23 @@ class DetectionPrograms:
             self.ids_engine = ids_engine
         if dlp_engine is not None:
             self.dlp_engine = dlp_engine
+        if self.dns is not None:
+            self.dns.domains.replace_source("config", rules.dns_patterns)
         self._loaded = new
 
     def sweep(self) -> None:
         if self.ips is not None:
             self.ips.sweep()
+        if self.dns is not None:
+            self.dns.sweep()
 
     def stop(self) -> None:
+        for interface in self._ti_attached:
+            detach_tc(interface, priority=TC_PRIORITY[TC_THREATINTEL])
+        for interface in self._dns_attached:
+            detach_tc_dns(interface, priority=TC_PRIORITY[TC_DNS])
+        self._ti_attached.clear()
+        self._dns_attached.clear()
         for interface, egress in self._tc_attached:
             detach_tc(interface, egress=egress, priority=TC_PRIORITY[TC_IDS])
             log.info("detached", program=TC_IDS, interface=interface, egress=egress)

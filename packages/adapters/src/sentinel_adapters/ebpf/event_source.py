@@ -11,6 +11,7 @@ from sentinel_adapters.ebpf.ringbuf import RingBufferReader
 from sentinel_domain.common import PacketHeader, address_from_words
 from sentinel_domain.firewall import FirewallEvent, Verdict
 from sentinel_domain.ratelimit import RateLimitEvent
+from sentinel_domain.threatintel import ThreatIntelEvent
 from sentinel_ports.event_source import EventSource
 
 EventT = TypeVar("EventT")
@@ -102,5 +103,23 @@ class BpfRateLimitEventSource(PacketEventRingSource[RateLimitEvent]):
             timestamp_ns=self.epoch_ns(event.timestamp_ns),
             packet=packet_of(event),
             policy_index=event.rule_id,
+            dropped=event.action == codec.ACTION_DROP,
+        )
+
+
+class BpfThreatIntelEventSource(PacketEventRingSource[ThreatIntelEvent]):
+    """tc_threatintel's ring: which IOC address a packet hit (flag 0x08: the destination's)."""
+
+    def __init__(self, obj: BpfObject, ring: str = "ti_events") -> None:
+        super().__init__(obj, ring)
+
+    def convert(self, event: codec.PacketEvent) -> ThreatIntelEvent:
+        packet = packet_of(event)
+        by_dst = bool(event.flags & codec.FLAG_TI_BY_DST)
+        return ThreatIntelEvent(
+            timestamp_ns=self.epoch_ns(event.timestamp_ns),
+            packet=packet,
+            matched=packet.dst if by_dst else packet.src,
+            feed_index=event.rule_id,
             dropped=event.action == codec.ACTION_DROP,
         )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentinel_domain.common.addresses import IpAddress, IpNetwork
+from sentinel_domain.common.packet import PacketHeader
 from sentinel_domain.threatintel.errors import ThreatIntelConfigError
 
 DEFAULT_MAX_JUNK_FRACTION = 0.5
@@ -239,3 +240,18 @@ class ParseOptions:
             raise ThreatIntelConfigError(
                 f"max_junk_fraction {self.max_junk_fraction} out of range 0.0-1.0", "max_junk_fraction"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreatIntelEvent:
+    """The datapath saw a packet to or from an IOC address (``matched`` is that address).
+
+    ``feed_index`` is the kernel's feed number (the adapter maps it to the feed id); ``dropped``
+    is True in block mode. ``timestamp_ns`` is Unix epoch nanoseconds.
+    """
+
+    timestamp_ns: int
+    packet: PacketHeader
+    matched: IpAddress
+    feed_index: int
+    dropped: bool

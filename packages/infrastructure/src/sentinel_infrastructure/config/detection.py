@@ -5,7 +5,7 @@ Extensions to the contract (documented in docs/configuration.md): ``ids.rules_fi
 and ``ids.capture_bytes`` (payload bytes the kernel copies per inspected packet).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,14 @@ import msgspec
 from sentinel_domain.common.matching import Pattern, PatternError, PatternKind
 from sentinel_domain.common.regex_syntax import parse_pattern
 from sentinel_domain.dlp import DlpPattern, merge_patterns, parse_dlp_mode
+from sentinel_domain.dns import (
+    BlocklistPolicy,
+    DnsConfigError,
+    DomainPattern,
+    parse_blocklist_action,
+    parse_config_patterns,
+    parse_inject_target,
+)
 from sentinel_domain.ids import Component as IdsComponent
 from sentinel_domain.ids import (
     IdsRule,
@@ -25,6 +33,7 @@ from sentinel_domain.ids import (
     parse_signatures,
 )
 from sentinel_domain.ips import IpsPolicy
+from sentinel_domain.threatintel import IocAction, ThreatIntelConfig
 
 MAX_RULES_FILE_BYTES = 50 * 1024 * 1024
 
@@ -59,6 +68,35 @@ class DlpSection(msgspec.Struct, kw_only=True):
     patterns: list[dict[str, Any]] = []
 
 
+class DnsCacheSection(msgspec.Struct, kw_only=True):
+    max_entries: int = 100_000
+    min_ttl_secs: int = 60
+    purge_interval_secs: int = 30
+
+
+class DnsBlocklistSection(msgspec.Struct, kw_only=True):
+    domains: list[str] = []
+    action: str = "block"
+    inject_target: str = "threatintel"
+    grace_period_secs: int = 300
+    feeds: list[dict[str, Any]] = []
+
+
+class DnsSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    cache: DnsCacheSection = msgspec.field(default_factory=DnsCacheSection)
+    blocklist: DnsBlocklistSection = msgspec.field(default_factory=DnsBlocklistSection)
+    reputation: dict[str, Any] | None = None
+    doh_resolvers: list[str] = []
+
+
+class ThreatIntelSection(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    mode: str = "alert"
+    country_confidence_boost: dict[str, int] | None = None
+    feeds: list[dict[str, Any]] = []
+
+
 @dataclass(frozen=True, slots=True)
 class DetectionRules:
     """What the IDS/IPS/DLP engines are built from (the matcher is the agent's to supply)."""
@@ -70,6 +108,9 @@ class DetectionRules:
     skipped_signatures: tuple[SkippedRule, ...]
     ips_policy: IpsPolicy
     dlp_patterns: tuple[DlpPattern, ...]
+    dns_patterns: tuple[DomainPattern, ...] = ()
+    dns_policy: BlocklistPolicy = field(default_factory=BlocklistPolicy)
+    threatintel_block: bool = False
 
 
 def _rules(raw: list[dict[str, Any]], component: IdsComponent, section: str) -> tuple[IdsRule, ...]:
@@ -90,8 +131,27 @@ def _rules(raw: list[dict[str, Any]], component: IdsComponent, section: str) -> 
     return tuple(out)
 
 
-def build_detection(ids: IdsSection, ips: IpsSection, dlp: DlpSection, base_dir: Path) -> DetectionRules:
-    """Validate the three sections into domain objects; raises the domain's errors (with ``field``)."""
+def build_detection(
+    ids: IdsSection,
+    ips: IpsSection,
+    dlp: DlpSection,
+    base_dir: Path,
+    dns: DnsSection | None = None,
+    threatintel: ThreatIntelSection | None = None,
+) -> DetectionRules:
+    """Validate the sections into domain objects; raises the domain's errors (with ``field``)."""
+    dns = dns or DnsSection()
+    threatintel = threatintel or ThreatIntelSection()
+    try:
+        dns_patterns = tuple(parse_config_patterns(dns.blocklist.domains))
+        dns_policy = BlocklistPolicy(
+            parse_blocklist_action(dns.blocklist.action), dns.blocklist.grace_period_secs
+        )
+        parse_inject_target(dns.blocklist.inject_target)
+    except DnsConfigError as exc:
+        raise DnsConfigError(str(exc).split(": ", 1)[-1], "dns.blocklist") from None
+    ti_raw = {k: v for k, v in msgspec.structs.asdict(threatintel).items() if v is not None}
+    ti_block = ThreatIntelConfig.from_dict(ti_raw).mode is IocAction.BLOCK
     signatures: list[SignatureRule] = []
     skipped: list[SkippedRule] = []
     for i, name in enumerate(ids.rules_files):
@@ -119,4 +179,7 @@ def build_detection(ids: IdsSection, ips: IpsSection, dlp: DlpSection, base_dir:
         skipped_signatures=tuple(skipped),
         ips_policy=IpsPolicy.from_dict(ips_raw),
         dlp_patterns=tuple(merge_patterns(dlp.patterns)),
+        dns_patterns=dns_patterns,
+        dns_policy=dns_policy,
+        threatintel_block=ti_block,
     )

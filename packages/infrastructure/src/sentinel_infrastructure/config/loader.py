@@ -219,7 +219,9 @@ def load_config(
         config,
         build_firewall_policy(config),
         build_ratelimit_policies(config),
-        build_detection(config.ids, config.ips, config.dlp, Path(source).parent),
+        build_detection(
+            config.ids, config.ips, config.dlp, Path(source).parent, config.dns, config.threatintel
+        ),
         tuple(warnings),
     )
 
@@ -305,7 +307,7 @@ def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIs
             path.append(int(part[1:-1]) if part.startswith("[") else part)
         add(str(exc).removeprefix(f"{field}: ") if field else str(exc), path)
     try:
-        build_detection(config.ids, config.ips, config.dlp, base_dir)
+        build_detection(config.ids, config.ips, config.dlp, base_dir, config.dns, config.threatintel)
     except DomainError as exc:
         field = getattr(exc, "field", None) or ""
         where: list[str | int] = []

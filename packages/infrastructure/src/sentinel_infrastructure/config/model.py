@@ -9,7 +9,13 @@ from typing import Any
 
 import msgspec
 
-from sentinel_infrastructure.config.detection import DlpSection, IdsSection, IpsSection
+from sentinel_infrastructure.config.detection import (
+    DlpSection,
+    DnsSection,
+    IdsSection,
+    IpsSection,
+    ThreatIntelSection,
+)
 
 
 class AntiLockout(msgspec.Struct, kw_only=True):
@@ -58,9 +64,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ids: IdsSection = msgspec.field(default_factory=IdsSection)
     ips: IpsSection = msgspec.field(default_factory=IpsSection)
     dlp: DlpSection = msgspec.field(default_factory=DlpSection)
-    dns: _Opaque | None = None
+    dns: DnsSection = msgspec.field(default_factory=DnsSection)
     ratelimit: RatelimitSection = msgspec.field(default_factory=RatelimitSection)
-    threatintel: _Opaque | None = None
+    threatintel: ThreatIntelSection = msgspec.field(default_factory=ThreatIntelSection)
     l7: _Opaque | None = None
     alerting: _Opaque | None = None
     audit: _Opaque | None = None
