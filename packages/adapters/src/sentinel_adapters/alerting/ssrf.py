@@ -1,0 +1,189 @@
+"""SSRF guard for outgoing webhooks: resolve, check every address, connect to a checked address.
+
+The check happens where the connection is made (an httpcore network backend), so neither DNS
+rebinding nor a redirect (never followed anyway) can reach an address the name did not resolve to
+at check time. Refused: loopback, private (RFC 1918, ULA), link-local, CGNAT (100.64/10),
+multicast, unspecified, reserved/special-purpose (anything not globally routable) and cloud
+metadata addresses; IPv4 embedded in IPv6 (mapped, NAT64, 6to4) is checked as IPv4. An operator
+who needs an internal receiver lists its networks in ``allow_networks``.
+"""
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import typing
+from collections.abc import Iterable, Sequence
+
+import httpcore
+import httpx
+
+from sentinel_domain.common import IpAddress, IpNetwork
+
+# Metadata services that are not covered by the ranges above (Azure's wireserver is public space).
+METADATA = frozenset(ipaddress.ip_address(a) for a in ("168.63.129.16", "169.254.169.254", "fd00:ec2::254"))
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_6TO4 = ipaddress.ip_network("2002::/16")
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+class ForbiddenDestinationError(Exception):
+    """The destination resolved to an address the guard refuses."""
+
+
+def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _6TO4:
+        return address.sixtofour
+    return None
+
+
+def refusal_reason(address: IpAddress) -> str | None:
+    """Why ``address`` must not be contacted, or None when it is a public unicast address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _embedded_v4(address)
+        if inner is not None:
+            reason = refusal_reason(inner)
+            return f"{reason} (embedded in {address})" if reason else None
+    checks = (
+        (address in METADATA, "cloud metadata"),
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local"),
+        (address.is_multicast, "multicast"),
+        (address.version == 4 and address in _CGNAT, "CGNAT"),
+        (address.is_private, "private"),
+        (address.is_reserved, "reserved"),
+        (not address.is_global, "not globally routable"),
+    )
+    return next((reason for hit, reason in checks if hit), None)
+
+
+class AddressPolicy:
+    """Refuse by :func:`refusal_reason` unless the address is inside an allow-listed network."""
+
+    def __init__(self, allow_networks: Iterable[IpNetwork] = ()) -> None:
+        self.allow_networks = tuple(allow_networks)
+
+    def check(self, host: str, address: IpAddress) -> None:
+        if any(address.version == net.version and address in net for net in self.allow_networks):
+            return
+        reason = refusal_reason(address)
+        if reason is not None:
+            raise ForbiddenDestinationError(f"webhook host {host} resolves to {address}: {reason} address")
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, refuses if *any* address is forbidden, connects to the checked one."""
+
+    def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self.policy = policy
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def resolve(self, host: str, port: int) -> list[IpAddress]:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses: list[IpAddress] = []
+        for *_, sockaddr in infos:
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
+        return addresses
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await asyncio.wait_for(self.resolve(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        for address in addresses:
+            self.policy.check(host, address)
+        error: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise ForbiddenDestinationError("unix sockets are not webhook destinations")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over a guarded httpcore pool; reads at most ``MAX_RESPONSE_BYTES``."""
+
+    def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or ssl.create_default_context(),
+            max_connections=4,
+            keepalive_expiry=30.0,
+            retries=0,
+            # Headers and body leave in separate writes: without NODELAY, Nagle holds the body.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            network_backend=GuardedNetworkBackend(policy),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+            body = b""
+            try:
+                async for chunk in typing.cast(typing.AsyncIterable[bytes], response.stream):
+                    body += chunk[: MAX_RESPONSE_BYTES - len(body)]
+                    if len(body) >= MAX_RESPONSE_BYTES:
+                        break  # a hostile receiver cannot make us buffer without bound
+            finally:
+                await response.aclose()
+        except httpcore.TimeoutException as exc:
+            raise httpx.TimeoutException(str(exc) or "timed out", request=request) from exc
+        except httpcore.ConnectError as exc:
+            raise httpx.ConnectError(str(exc) or "connection failed", request=request) from exc
+        except httpcore.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+            raise httpx.TransportError(str(exc) or type(exc).__name__, request=request) from exc
+        return httpx.Response(response.status, headers=response.headers, content=body, request=request)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def parse_networks(texts: Sequence[str]) -> list[IpNetwork]:
+    """Allow-list entries as networks (a bare address is a host network)."""
+    return [ipaddress.ip_network(text.strip(), strict=False) for text in texts]
