@@ -4,6 +4,7 @@ root netns                          lab netns
 [agent] XDP on host_if  <== veth ==>  peer_if  (denied pings → firewall alerts)
 """
 
+import json
 from pathlib import Path
 
 from _agent import AgentProcess, agent_yaml, free_port, wait_until
@@ -65,6 +66,14 @@ def test_alert_history_queries_false_positives_and_restart(tmp_path: Path) -> No
 
             status, body = agent.get("/api/v1/agent/status")
             assert status == 200 and body["status"] == "running" and body["firewall_mode"] == "block"
+
+            # Stored: all 3. Notified (default route → EVE file): dedup keeps one per (rule, src,
+            # dst, port, proto) per window.
+            eve = tmp_path / "data" / "eve.json"
+            assert wait_until(lambda: eve.exists() and eve.read_text().strip(), timeout=10)
+            lines = [json.loads(line) for line in eve.read_text().splitlines()]
+            assert len(lines) == 1
+            assert (lines[0]["event_type"], lines[0]["src_ip"]) == ("alert", lab.peer_ip)
 
         with AgentProcess(config, port, tmp_path / "agent2.log") as agent:  # restart: history kept
             body = agent.get("/api/v1/alerts?component=firewall")[1]

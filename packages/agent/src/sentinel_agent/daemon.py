@@ -40,6 +40,8 @@ async def _serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: reloads.request("sighup"))
+    loop.add_signal_handler(signal.SIGUSR1, runtime.alert_adapters.reopen_logs)  # logrotate
+    await runtime.pipeline.start()
     agent = runtime.loaded.config.agent
     hc = HypercornConfig()
     host = f"[{agent.bind_address}]" if ":" in agent.bind_address else agent.bind_address
@@ -48,7 +50,12 @@ async def _serve(
     hc.errorlog = None
     hc.graceful_timeout = 2
     app = build_app(runtime, reloads, validate)
-    await serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    try:
+        await serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    finally:
+        # Stop producing, then give senders a bounded moment; undelivered alerts stay spooled.
+        runtime.quiesce()
+        await runtime.pipeline.aclose(timeout=5.0)
 
 
 def run_daemon(loaded: LoadedConfig, reload_config: Callable[[], LoadedConfig]) -> int:

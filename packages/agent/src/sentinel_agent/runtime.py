@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from sentinel_adapters.alerting.factory import build_alert_adapters
 from sentinel_adapters.alerting.log_sink import LogAlertSink
 from sentinel_adapters.ebpf.attach import XdpAttachment, XdpMode, attach_xdp, detach_xdp, ifindex
 from sentinel_adapters.ebpf.errors import BpfError
@@ -29,6 +30,7 @@ from sentinel_agent import __version__
 from sentinel_agent.detection import DetectionPrograms
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.alert_recorder import RecordingAlertSink
+from sentinel_application.alerting import build_alert_pipeline
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
 from sentinel_infrastructure.config import LoadedConfig
@@ -55,9 +57,19 @@ class AgentRuntime:
         self.version = __version__
         self.programs: dict[str, ProgramState] = {}
         self.alert_store = self._open_alert_store(loaded)
-        log_sink = LogAlertSink()
+        # Every alert: stored (LMDB) and logged first, then dedup/throttle/routes/senders.
+        data_dir = loaded.config.agent.data_dir
+        self.alert_adapters = build_alert_adapters(loaded.config.alerting, data_dir)
+        self.pipeline = build_alert_pipeline(
+            loaded.config.alerting,
+            self.alert_adapters.senders,
+            self.alert_adapters.spool,
+            recorders=[LogAlertSink()],
+        )
         self.alerts: AlertSink = (
-            RecordingAlertSink(self.alert_store, log_sink) if self.alert_store is not None else log_sink
+            RecordingAlertSink(self.alert_store, self.pipeline)
+            if self.alert_store is not None
+            else self.pipeline
         )
         self._ids = AlertIds()
         self._objects: list[BpfObject] = []
@@ -215,6 +227,14 @@ class AgentRuntime:
         if self.ratelimit is not None:
             self.ratelimit.apply(new.ratelimit_policies)
         self.loaded = new
+
+    def quiesce(self) -> None:
+        """Stop the event consumers and flush stored alerts (before the alert pipeline closes)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        if isinstance(self.alerts, RecordingAlertSink):
+            self.alerts.flush()
 
     def stop(self) -> None:
         """Detach everything and release the kernel objects (idempotent)."""

@@ -104,7 +104,9 @@ SECRET_PATHS = (
     ("auth", "api_keys", "*", "key"),
     ("auth", "api_key_salt"),
     ("alerting", "smtp", "password"),
-    ("alerting", "hmac_secret"),
+    ("alerting", "routes", "*", "webhook_hmac_secret"),
+    ("alerting", "routes", "*", "webhook_headers"),
+    ("alerting", "otlp", "headers"),
     ("threatintel", "feeds", "*", "auth_header"),
 )
 

@@ -26,6 +26,7 @@ from sentinel_domain.firewall import (
     parse_mode,
 )
 from sentinel_domain.ratelimit import RateLimitPolicySet
+from sentinel_infrastructure.config.alerting import alerting_issues
 from sentinel_infrastructure.config.checks import secrets_in_world_readable_file, unknown_nested_keys
 from sentinel_infrastructure.config.detection import DetectionRules, build_detection
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
@@ -314,6 +315,8 @@ def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIs
         for part in re.findall(r"\[\d+\]|[^.\[\]]+", field):
             where.append(int(part[1:-1]) if part.startswith("[") else part)
         add(str(exc).removeprefix(f"{field}: ") if field else str(exc), where)
+    for path, message in alerting_issues(config.alerting):
+        add(message, ["alerting", *path])
     if not issues:
         try:
             build_firewall_policy(config)

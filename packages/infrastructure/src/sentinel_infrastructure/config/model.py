@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from sentinel_infrastructure.config.alerting import AlertingSection
 from sentinel_infrastructure.config.detection import (
     DlpSection,
     DnsSection,
@@ -68,7 +69,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ratelimit: RatelimitSection = msgspec.field(default_factory=RatelimitSection)
     threatintel: ThreatIntelSection = msgspec.field(default_factory=ThreatIntelSection)
     l7: _Opaque | None = None
-    alerting: _Opaque | None = None
+    alerting: AlertingSection = msgspec.field(default_factory=AlertingSection)
     audit: _Opaque | None = None
     auth: _Opaque | None = None
     ddos: _Opaque | None = None
