@@ -58,6 +58,11 @@ class DlpProbe(ABC):
     def configure(self, capture_bytes: int) -> None:
         """Capture at most ``capture_bytes`` (1..max_capture_bytes) per call; ValueError otherwise."""
 
+    @property
+    @abstractmethod
+    def attached(self) -> bool:
+        """Whether the probes observe TLS traffic now."""
+
     @abstractmethod
     def attach(self) -> None:
         """Start observing every process using the TLS library (idempotent)."""
