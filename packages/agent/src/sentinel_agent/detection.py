@@ -109,7 +109,7 @@ class DetectionPrograms:
             return
         self.prefilter = BpfIdsPrefilter(obj)
         self.prefilter.install(self.ids_engine.prefilter_keys())
-        self.prefilter.configure(self._loaded.config.ids.capture_bytes)
+        self.prefilter.configure(self._loaded.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
         service = IdsAlertService(lambda: self.ids_engine, self._sink, time.time_ns, self.ips, self._ids)  # type: ignore[arg-type,return-value]
         self._consume(BpfIdsEventSource(obj), service.handle)
         egress = self._loaded.config.ids.inspect_egress
@@ -170,9 +170,10 @@ class DetectionPrograms:
         if obj is None:
             return
         try:
-            self._probe = BpfDlpProbe(obj)
+            self._probe = BpfDlpProbe(obj, self._loaded.config.dlp.library_path)
+            self._probe.configure(min(self._loaded.config.dlp.capture_bytes, self._probe.max_capture_bytes))
             self._probe.attach()
-        except (BpfError, FileNotFoundError) as exc:
+        except (BpfError, OSError, ValueError) as exc:
             self._blocked(UPROBE_DLP, "libssl", str(exc))
             return
         service = DlpAlertService(lambda: self.dlp_engine, self._sink, self._ids)  # type: ignore[arg-type,return-value]
@@ -186,7 +187,7 @@ class DetectionPrograms:
         dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher()) if self.dlp_engine else None
         if ids_engine is not None and self.prefilter is not None:
             self.prefilter.install(ids_engine.prefilter_keys())
-            self.prefilter.configure(new.config.ids.capture_bytes)
+            self.prefilter.configure(new.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
             self.ids_engine = ids_engine
         if dlp_engine is not None:
             self.dlp_engine = dlp_engine

@@ -27,6 +27,8 @@ from sentinel_domain.ids import (
     IdsRule,
     IdsRuleError,
     RuleMode,
+    Sampling,
+    SamplingMode,
     SignatureRule,
     SkippedRule,
     parse_mode,
@@ -66,6 +68,8 @@ class DlpSection(msgspec.Struct, kw_only=True):
     enabled: bool = True
     mode: str = "alert"
     patterns: list[dict[str, Any]] = []
+    library_path: str | None = None  # extension: the libssl to probe (default: found by ldconfig)
+    capture_bytes: int = 4096  # extension: plaintext bytes captured per SSL call
 
 
 class DnsCacheSection(msgspec.Struct, kw_only=True):
@@ -110,6 +114,7 @@ class DetectionRules:
     dlp_patterns: tuple[DlpPattern, ...]
     dns_patterns: tuple[DomainPattern, ...] = ()
     dns_policy: BlocklistPolicy = field(default_factory=BlocklistPolicy)
+    ids_sample_every: int = 1  # kernel flow sampling: inspect 1 flow in N
     threatintel_block: bool = False
 
 
@@ -151,6 +156,12 @@ def build_detection(
     except DnsConfigError as exc:
         raise DnsConfigError(str(exc).split(": ", 1)[-1], "dns.blocklist") from None
     ti_raw = {k: v for k, v in msgspec.structs.asdict(threatintel).items() if v is not None}
+    sample_every = 1
+    if ids.sampling:
+        sampling = Sampling.from_dict(ids.sampling)  # validates mode and rate (contract §1.4)
+        rate = ids.sampling.get("rate")
+        if sampling.mode is not SamplingMode.NONE and isinstance(rate, int | float) and rate > 0:
+            sample_every = max(1, round(1 / rate))
     ti_block = ThreatIntelConfig.from_dict(ti_raw).mode is IocAction.BLOCK
     signatures: list[SignatureRule] = []
     skipped: list[SkippedRule] = []
@@ -182,4 +193,5 @@ def build_detection(
         dns_patterns=dns_patterns,
         dns_policy=dns_policy,
         threatintel_block=ti_block,
+        ids_sample_every=sample_every,
     )
