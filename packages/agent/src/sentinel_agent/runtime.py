@@ -24,7 +24,7 @@ from sentinel_adapters.ebpf.event_source import BpfFirewallEventSource, BpfRateL
 from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ratelimit_map import BpfRateLimitMap
-from sentinel_adapters.storage import LmdbAlertStore, LmdbEnvironment
+from sentinel_adapters.storage import LmdbAlertStore, LmdbAuditLog, LmdbEnvironment, LmdbRuleStore
 from sentinel_adapters.storage.lmdb_env import StorageError
 from sentinel_agent import __version__
 from sentinel_agent.detection import DetectionPrograms
@@ -32,12 +32,26 @@ from sentinel_application.alert_factory import AlertIds
 from sentinel_application.alert_recorder import RecordingAlertSink
 from sentinel_application.alerting import build_alert_pipeline
 from sentinel_application.firewall_alerts import FirewallAlertService
+from sentinel_application.firewall_rules import FirewallRuleService, FirewallSettings
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_ports.alert_sink import AlertSink
 from sentinel_ports.event_source import EventSource
 
 log = structlog.get_logger("ebpfsentinel.agent")
+
+
+def firewall_settings(loaded: LoadedConfig) -> FirewallSettings:
+    """The YAML side of the firewall policy (the API's persisted changes go on top of it)."""
+    policy = loaded.firewall_policy  # already validated by the loader
+    return FirewallSettings(
+        mode=policy.mode,
+        default_policy=policy.default_policy,
+        system_rules=tuple(r for r in policy.rules if r.system),
+        yaml_rules=tuple(loaded.config.firewall.rules),
+    )
+
+
 FIREWALL, RATELIMIT = "xdp_firewall", "xdp_ratelimit"
 
 
@@ -56,7 +70,11 @@ class AgentRuntime:
         self.started_at = time.monotonic()
         self.version = __version__
         self.programs: dict[str, ProgramState] = {}
-        self.alert_store = self._open_alert_store(loaded)
+        self._env = self._open_storage(loaded)
+        self.alert_store = LmdbAlertStore(self._env) if self._env is not None else None
+        self.rule_store = LmdbRuleStore(self._env) if self._env is not None else None
+        self.audit = LmdbAuditLog(self._env) if self._env is not None else None
+        self.rules: FirewallRuleService | None = None
         # Every alert: stored (LMDB) and logged first, then dedup/throttle/routes/senders.
         data_dir = loaded.config.agent.data_dir
         self.alert_adapters = build_alert_adapters(loaded.config.alerting, data_dir)
@@ -83,20 +101,18 @@ class AgentRuntime:
         )
 
     @staticmethod
-    def _open_alert_store(loaded: LoadedConfig) -> LmdbAlertStore | None:
-        """Alert history in LMDB under ``agent.data_dir``; unavailable storage never stops detection."""
+    def _open_storage(loaded: LoadedConfig) -> LmdbEnvironment | None:
+        """LMDB under ``agent.data_dir`` (alerts, API rules, audit); unavailable storage never stops
+        detection: alerts are then only logged and API rule changes do not persist."""
         directory = Path(loaded.config.agent.data_dir) / "lmdb"
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            env = LmdbEnvironment(
+            return LmdbEnvironment(
                 directory,
-                on_storage_full=lambda why: log.error("alert storage full; oldest evicted", cause=why),
+                on_storage_full=lambda why: log.error("storage full; oldest alerts evicted", cause=why),
             )
-            return LmdbAlertStore(env, owns_env=True)
         except (OSError, StorageError) as exc:
-            log.error(
-                "alert storage unavailable; alerts are logged only", directory=str(directory), error=str(exc)
-            )
+            log.error("storage unavailable; alerts are logged only", directory=str(directory), error=str(exc))
             return None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -107,7 +123,14 @@ class AgentRuntime:
             obj = firewall_obj = self._load(FIREWALL)
             if obj is not None:
                 self.firewall = BpfFirewallMap(obj, self._interface_indexes(FIREWALL))
-                self.firewall.apply(self.loaded.firewall_policy)
+                self.rules = FirewallRuleService(
+                    firewall_settings(self.loaded),
+                    self.firewall.apply,
+                    time.time_ns,
+                    self.rule_store,
+                    self.audit,
+                )
+                self.rules.install()
                 service = FirewallAlertService(self.alerts, self._ids)
                 self._consume(BpfFirewallEventSource(obj, self.firewall.rule_id_at), service.handle)
         if cfg.ratelimit.enabled:
@@ -222,8 +245,8 @@ class AgentRuntime:
                     "setting needs a restart to take effect", key=key, running=before, configured=after
                 )
         self.detection.reload(new)  # builds every engine first: raises before anything changes
-        if self.firewall is not None:
-            self.firewall.apply(new.firewall_policy)
+        if self.rules is not None:
+            self.rules.reconfigure(firewall_settings(new))
         if self.ratelimit is not None:
             self.ratelimit.apply(new.ratelimit_policies)
         self.loaded = new
@@ -254,8 +277,9 @@ class AgentRuntime:
         self._objects.clear()
         if isinstance(self.alerts, RecordingAlertSink):
             self.alerts.close()  # flush what is queued before the store closes
-        if self.alert_store is not None:
-            self.alert_store.close()
+        if self._env is not None:
+            self._env.close()
+            self._env = None
         log.info("agent stopped")
 
     # -- status ------------------------------------------------------------------------------

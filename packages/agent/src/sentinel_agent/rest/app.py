@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sentinel_agent.rest.alerts import alert_routes
+from sentinel_agent.rest.firewall import audit_routes, firewall_routes
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadService
 from sentinel_infrastructure.config import ConfigError, LoadedConfig
@@ -60,7 +61,7 @@ def build_app(
                 "ebpf_loaded": bool(runtime.readiness()["ebpf_loaded"]),
                 "firewall_enabled": fw.enabled,
                 "firewall_mode": fw.mode,
-                "rule_count": len(runtime.firewall.policy.rules) if runtime.firewall else 0,
+                "rule_count": len(runtime.rules.rules()) if runtime.rules else 0,
                 "status": "running" if ready else "degraded",
             }
         )
@@ -71,7 +72,10 @@ def build_app(
         Route("/api/v1/agent/status", agent_status),
         Route("/api/v1/config/reload", reload_config, methods=["POST"]),
     ]
-    routes += [
-        Route(path, handler, methods=methods) for path, handler, methods in alert_routes(runtime.alert_store)
+    extra = [
+        *alert_routes(runtime.alert_store),
+        *firewall_routes(lambda: runtime.rules),
+        *audit_routes(runtime.audit),
     ]
+    routes += [Route(path, handler, methods=methods) for path, handler, methods in extra]
     return Starlette(routes=routes)

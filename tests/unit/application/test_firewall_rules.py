@@ -1,0 +1,72 @@
+"""FirewallRuleService: API changes are validated, persisted, audited and survive reloads."""
+
+import pytest
+
+from sentinel_application.firewall_rules import (
+    DuplicateRuleError,
+    FirewallRuleService,
+    FirewallSettings,
+    RuleNotFoundError,
+    SystemRuleError,
+)
+from sentinel_domain.firewall import FirewallPolicy, FirewallRuleError, anti_lockout_rules
+from sentinel_ports.audit_log import AuditAction
+from sentinel_testkit.fakes.audit_log import InMemoryAuditLog
+from sentinel_testkit.fakes.rule_store import InMemoryRuleStore
+
+YAML = ({"id": "yaml-1", "priority": 20, "action": "deny", "protocol": "udp"},)
+
+
+def service(
+    store: InMemoryRuleStore,
+    audit: InMemoryAuditLog,
+    applied: list[FirewallPolicy],
+    yaml: tuple[dict[str, object], ...] = YAML,
+) -> FirewallRuleService:
+    settings = FirewallSettings(system_rules=tuple(anti_lockout_rules([22])), yaml_rules=yaml)
+    svc = FirewallRuleService(settings, applied.append, lambda: 1_000, store, audit)
+    svc.install()
+    return svc
+
+
+def ids(policy: FirewallPolicy) -> list[str]:
+    return [r.id for r in policy.rules]
+
+
+def test_create_and_delete_persist_audit_and_apply() -> None:
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(store, audit, applied)
+    svc.create({"id": "api-1", "priority": 5, "action": "deny", "src_ip": "198.18.0.9"})
+    assert ids(applied[-1]) == ["anti-lockout-22", "api-1", "yaml-1"]
+    svc.delete("yaml-1")
+    assert ids(applied[-1]) == ["anti-lockout-22", "api-1"]
+    # A fresh service over the same store (a restart) sees both changes.
+    restarted: list[FirewallPolicy] = []
+    service(store, audit, restarted)
+    assert ids(restarted[-1]) == ["anti-lockout-22", "api-1"]
+    history = audit.history("yaml-1")
+    assert [c.action for c in history] == [AuditAction.RULE_REMOVED]
+    assert '"protocol": "udp"' in (history[0].before or "")
+
+
+def test_refusals_change_nothing() -> None:
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(store, audit, applied)
+    with pytest.raises(DuplicateRuleError):
+        svc.create({"id": "yaml-1", "priority": 5, "action": "deny"})
+    with pytest.raises(FirewallRuleError, match="prefix length must be 0-32"):
+        svc.create({"id": "x", "priority": 5, "action": "deny", "src_ip": "10.0.0.0/33"})
+    with pytest.raises(SystemRuleError):
+        svc.delete("anti-lockout-22")
+    with pytest.raises(RuleNotFoundError):
+        svc.delete("missing")
+    assert len(applied) == 1 and store.all("firewall") == [] and audit.count() == 0
+
+
+def test_a_reload_keeps_api_changes_on_top_of_the_new_yaml() -> None:
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(store, audit, applied)
+    svc.create({"id": "api-1", "priority": 5, "action": "log"})
+    new_yaml = ({"id": "yaml-2", "priority": 30, "action": "allow"},)
+    svc.reconfigure(FirewallSettings(system_rules=tuple(anti_lockout_rules([22])), yaml_rules=new_yaml))
+    assert ids(applied[-1]) == ["anti-lockout-22", "api-1", "yaml-2"]
