@@ -124,3 +124,45 @@ def test_dlp_alerts_on_tls_plaintext_without_leaking_it(tmp_path: Path, cert: tu
                 assert "4111111111111111" not in agent.log_path.read_text()  # redacted everywhere
         finally:
             server.close()
+
+
+HTTP = (
+    "import socket,sys\n"
+    "s=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
+    "s.sendall(b'GET /admin/users HTTP/1.1\\r\\nHost: victim.example\\r\\n\\r\\n'); s.close()\n"
+)
+
+
+def test_l7_rule_on_an_http_path_raises_an_alert(tmp_path: Path) -> None:
+    port = 18000 + free_port() % 1000
+    with VethLab(prefix="l7t") as lab:
+        http_port = free_port()
+        config = tmp_path / "agent.yaml"
+        config.write_text(
+            agent_yaml(
+                lab.host_if,
+                http_port,
+                f"""l7:
+  enabled: true
+  ports: [{port}]
+  rules:
+    - {{id: no-admin, priority: 1, action: deny, protocol: http, path: "/admin*"}}
+dlp:
+  enabled: false
+""",
+            )
+        )
+        sink = Sink(lab.host_ip, port)
+        try:
+            with AgentProcess(config, http_port, tmp_path / "agent.log") as agent:
+                lab.ns(sys.executable, "-c", HTTP, lab.host_ip, str(port), timeout=20)
+                assert wait_until(lambda: any(a["component"] == "l7" for a in agent.events("alert")), 10)
+                alert = next(a for a in agent.events("alert") if a["component"] == "l7")
+                assert (alert["rule_id"], alert["src_ip"], alert["dst_port"]) == (
+                    "no-admin",
+                    lab.peer_ip,
+                    port,
+                )
+                assert alert["message"].startswith("L7 http deny rule=no-admin")
+        finally:
+            sink.close()

@@ -29,11 +29,14 @@ from sentinel_application.dlp_alerts import DlpAlertService
 from sentinel_application.dns_service import DnsService
 from sentinel_application.ids_alerts import IdsAlertService
 from sentinel_application.ips_enforcement import IpsEnforcer
+from sentinel_application.l7_alerts import L7AlertService
 from sentinel_application.threatintel_alerts import ThreatIntelAlertService
+from sentinel_domain.common import Protocol
 from sentinel_domain.dlp import DlpEngine
 from sentinel_domain.dns import DnsCache
-from sentinel_domain.ids import IdsEngine
+from sentinel_domain.ids import IdsEngine, PrefilterKey
 from sentinel_domain.ips import IpsEngine
+from sentinel_domain.l7 import L7Engine
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_infrastructure.config.detection import DetectionRules
 from sentinel_ports.alert_sink import AlertSink
@@ -78,6 +81,8 @@ class DetectionPrograms:
         self.dlp_engine: DlpEngine | None = None
         self.ips: IpsEnforcer | None = None
         self.prefilter: BpfIdsPrefilter | None = None
+        self.l7_engine = L7Engine(())
+        self.l7_ports: frozenset[int] = frozenset()
         self.iocs: BpfIocMap | None = None
         self.dns: DnsService | None = None
         self._ti_attached: list[str] = []
@@ -93,7 +98,7 @@ class DetectionPrograms:
             self._start_threatintel()
         if cfg.dns.enabled:
             self._start_dns(rules, firewall_obj)
-        if cfg.ids.enabled or (cfg.ips.enabled and rules.prevention_rules):
+        if cfg.ids.enabled or cfg.l7.enabled or (cfg.ips.enabled and rules.prevention_rules):
             self._start_ids(rules)
         if cfg.dlp.enabled:
             self._start_dlp(rules)
@@ -108,10 +113,17 @@ class DetectionPrograms:
         if obj is None:
             return
         self.prefilter = BpfIdsPrefilter(obj)
-        self.prefilter.install(self.ids_engine.prefilter_keys())
+        self.prefilter.install(self._prefilter_keys(self.ids_engine, rules))
         self.prefilter.configure(self._loaded.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
         service = IdsAlertService(lambda: self.ids_engine, self._sink, time.time_ns, self.ips, self._ids)  # type: ignore[arg-type,return-value]
-        self._consume(BpfIdsEventSource(obj), service.handle)
+        self.l7_engine = L7Engine(rules.l7_rules)
+        self.l7_ports = frozenset(rules.l7_ports)
+        l7 = L7AlertService(lambda: self.l7_engine, lambda: self.l7_ports, self._sink, self._ids)
+
+        def handle(events: list[Any]) -> int:
+            return service.handle(events) + l7.handle(events)
+
+        self._consume(BpfIdsEventSource(obj), handle)
         egress = self._loaded.config.ids.inspect_egress
         for interface in self._loaded.config.agent.interfaces:
             for direction in (False, True) if egress else (False,):
@@ -164,6 +176,11 @@ class DetectionPrograms:
             except BpfError as exc:
                 self._blocked(TC_DNS, interface, str(exc))
 
+    @staticmethod
+    def _prefilter_keys(engine: IdsEngine, rules: DetectionRules) -> frozenset[PrefilterKey]:
+        """What the kernel must copy: the IDS rules' (protocol, port) keys plus the L7 ports."""
+        return engine.prefilter_keys() | {PrefilterKey(Protocol.TCP, port) for port in rules.l7_ports}
+
     def _start_dlp(self, rules: DetectionRules) -> None:
         self.dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher())
         obj = self._load(UPROBE_DLP)
@@ -186,7 +203,9 @@ class DetectionPrograms:
         ids_engine = build_ids_engine(rules) if self.ids_engine is not None else None
         dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher()) if self.dlp_engine else None
         if ids_engine is not None and self.prefilter is not None:
-            self.prefilter.install(ids_engine.prefilter_keys())
+            self.prefilter.install(self._prefilter_keys(ids_engine, rules))
+            self.l7_engine = L7Engine(rules.l7_rules)
+            self.l7_ports = frozenset(rules.l7_ports)
             self.prefilter.configure(new.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
             self.ids_engine = ids_engine
         if dlp_engine is not None:

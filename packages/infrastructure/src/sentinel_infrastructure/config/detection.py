@@ -35,6 +35,7 @@ from sentinel_domain.ids import (
     parse_signatures,
 )
 from sentinel_domain.ips import IpsPolicy
+from sentinel_domain.l7 import L7Rule, L7RuleError
 from sentinel_domain.threatintel import IocAction, ThreatIntelConfig
 
 MAX_RULES_FILE_BYTES = 50 * 1024 * 1024
@@ -94,6 +95,14 @@ class DnsSection(msgspec.Struct, kw_only=True):
     doh_resolvers: list[str] = []
 
 
+class L7Section(msgspec.Struct, kw_only=True):
+    enabled: bool = False
+    ports: list[int] = []
+    rules: list[dict[str, Any]] = []
+    reassembly: dict[str, Any] | None = None
+    fingerprints: dict[str, Any] | None = None
+
+
 class ThreatIntelSection(msgspec.Struct, kw_only=True):
     enabled: bool = True
     mode: str = "alert"
@@ -115,6 +124,8 @@ class DetectionRules:
     dns_patterns: tuple[DomainPattern, ...] = ()
     dns_policy: BlocklistPolicy = field(default_factory=BlocklistPolicy)
     ids_sample_every: int = 1  # kernel flow sampling: inspect 1 flow in N
+    l7_rules: tuple[L7Rule, ...] = ()
+    l7_ports: tuple[int, ...] = ()
     threatintel_block: bool = False
 
 
@@ -143,9 +154,24 @@ def build_detection(
     base_dir: Path,
     dns: DnsSection | None = None,
     threatintel: ThreatIntelSection | None = None,
+    l7: L7Section | None = None,
 ) -> DetectionRules:
     """Validate the sections into domain objects; raises the domain's errors (with ``field``)."""
     dns = dns or DnsSection()
+    l7 = l7 or L7Section()
+    l7_rules = []
+    for i, raw in enumerate(l7.rules):
+        try:
+            l7_rules.append(L7Rule.from_dict(raw))
+        except L7RuleError as exc:
+            field_name = getattr(exc, "field", None)
+            message = str(exc).removeprefix(f"{field_name}: ") if field_name else str(exc)
+            raise L7RuleError(message, f"l7.rules[{i}]" + (f".{field_name}" if field_name else "")) from None
+    if l7.enabled and not l7.ports:
+        raise L7RuleError("l7.enabled requires a non-empty l7.ports", "l7.ports")
+    for i, p in enumerate(l7.ports):
+        if not 1 <= p <= 65535:
+            raise L7RuleError(f"port {p} out of range 1-65535", f"l7.ports[{i}]")
     threatintel = threatintel or ThreatIntelSection()
     try:
         dns_patterns = tuple(parse_config_patterns(dns.blocklist.domains))
@@ -194,4 +220,6 @@ def build_detection(
         dns_policy=dns_policy,
         threatintel_block=ti_block,
         ids_sample_every=sample_every,
+        l7_rules=tuple(l7_rules),
+        l7_ports=tuple(sorted(set(l7.ports))) if l7.enabled else (),
     )

@@ -221,7 +221,7 @@ def load_config(
         build_firewall_policy(config),
         build_ratelimit_policies(config),
         build_detection(
-            config.ids, config.ips, config.dlp, Path(source).parent, config.dns, config.threatintel
+            config.ids, config.ips, config.dlp, Path(source).parent, config.dns, config.threatintel, config.l7
         ),
         tuple(warnings),
     )
@@ -308,7 +308,9 @@ def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIs
             path.append(int(part[1:-1]) if part.startswith("[") else part)
         add(str(exc).removeprefix(f"{field}: ") if field else str(exc), path)
     try:
-        build_detection(config.ids, config.ips, config.dlp, base_dir, config.dns, config.threatintel)
+        build_detection(
+            config.ids, config.ips, config.dlp, base_dir, config.dns, config.threatintel, config.l7
+        )
     except DomainError as exc:
         field = getattr(exc, "field", None) or ""
         where: list[str | int] = []

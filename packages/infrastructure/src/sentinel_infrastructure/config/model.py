@@ -15,6 +15,7 @@ from sentinel_infrastructure.config.detection import (
     DnsSection,
     IdsSection,
     IpsSection,
+    L7Section,
     ThreatIntelSection,
 )
 
@@ -68,7 +69,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dns: DnsSection = msgspec.field(default_factory=DnsSection)
     ratelimit: RatelimitSection = msgspec.field(default_factory=RatelimitSection)
     threatintel: ThreatIntelSection = msgspec.field(default_factory=ThreatIntelSection)
-    l7: _Opaque | None = None
+    l7: L7Section = msgspec.field(default_factory=L7Section)
     alerting: AlertingSection = msgspec.field(default_factory=AlertingSection)
     audit: _Opaque | None = None
     auth: _Opaque | None = None
