@@ -37,6 +37,7 @@ from sentinel_domain.dns import DnsCache
 from sentinel_domain.ids import IdsEngine, PrefilterKey
 from sentinel_domain.ips import IpsEngine
 from sentinel_domain.l7 import L7Engine
+from sentinel_domain.reputation import ReputationEngine
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_infrastructure.config.detection import DetectionRules
 from sentinel_ports.alert_sink import AlertSink
@@ -167,6 +168,7 @@ class DetectionPrograms:
             time.time,
             DnsCache(cache_cfg.max_entries, cache_cfg.min_ttl_secs),
             self._ids,
+            ReputationEngine(rules.reputation) if rules.reputation is not None else None,
         )
         self._consume(BpfDnsSource(obj), self.dns.handle)
         for interface in self._loaded.config.agent.interfaces:

@@ -36,6 +36,7 @@ from sentinel_domain.ids import (
 )
 from sentinel_domain.ips import IpsPolicy
 from sentinel_domain.l7 import L7Rule, L7RuleError
+from sentinel_domain.reputation import ReputationConfig, ReputationConfigError
 from sentinel_domain.threatintel import IocAction, ThreatIntelConfig
 
 MAX_RULES_FILE_BYTES = 50 * 1024 * 1024
@@ -87,11 +88,21 @@ class DnsBlocklistSection(msgspec.Struct, kw_only=True):
     feeds: list[dict[str, Any]] = []
 
 
+class DnsReputationSection(msgspec.Struct, kw_only=True):
+    enabled: bool = False
+    max_tracked_domains: int = 50_000
+    auto_block_threshold: float = 0.8
+    auto_block_enabled: bool = False
+    auto_block_ttl_secs: int = 3600
+    decay_half_life_hours: float = 24
+    high_risk_countries: list[str] = []
+
+
 class DnsSection(msgspec.Struct, kw_only=True):
     enabled: bool = True
     cache: DnsCacheSection = msgspec.field(default_factory=DnsCacheSection)
     blocklist: DnsBlocklistSection = msgspec.field(default_factory=DnsBlocklistSection)
-    reputation: dict[str, Any] | None = None
+    reputation: DnsReputationSection = msgspec.field(default_factory=DnsReputationSection)
     doh_resolvers: list[str] = []
 
 
@@ -124,6 +135,7 @@ class DetectionRules:
     dns_patterns: tuple[DomainPattern, ...] = ()
     dns_policy: BlocklistPolicy = field(default_factory=BlocklistPolicy)
     ids_sample_every: int = 1  # kernel flow sampling: inspect 1 flow in N
+    reputation: ReputationConfig | None = None  # None: reputation off
     l7_rules: tuple[L7Rule, ...] = ()
     l7_ports: tuple[int, ...] = ()
     threatintel_block: bool = False
@@ -181,6 +193,19 @@ def build_detection(
         parse_inject_target(dns.blocklist.inject_target)
     except DnsConfigError as exc:
         raise DnsConfigError(str(exc).split(": ", 1)[-1], "dns.blocklist") from None
+    rep = dns.reputation
+    reputation = None
+    if rep.enabled:
+        try:
+            reputation = ReputationConfig(
+                max_tracked_domains=rep.max_tracked_domains,
+                auto_block_enabled=rep.auto_block_enabled,
+                auto_block_threshold=rep.auto_block_threshold,
+                auto_block_ttl_secs=rep.auto_block_ttl_secs,
+                decay_half_life_secs=rep.decay_half_life_hours * 3600.0,
+            )
+        except ReputationConfigError as exc:
+            raise ReputationConfigError(str(exc), "dns.reputation") from None
     ti_raw = {k: v for k, v in msgspec.structs.asdict(threatintel).items() if v is not None}
     sample_every = 1
     if ids.sampling:
@@ -220,6 +245,7 @@ def build_detection(
         dns_policy=dns_policy,
         threatintel_block=ti_block,
         ids_sample_every=sample_every,
+        reputation=reputation,
         l7_rules=tuple(l7_rules),
         l7_ports=tuple(sorted(set(l7.ports))) if l7.enabled else (),
     )
