@@ -70,3 +70,32 @@ def test_a_reload_keeps_api_changes_on_top_of_the_new_yaml() -> None:
     new_yaml = ({"id": "yaml-2", "priority": 30, "action": "allow"},)
     svc.reconfigure(FirewallSettings(system_rules=tuple(anti_lockout_rules([22])), yaml_rules=new_yaml))
     assert ids(applied[-1]) == ["anti-lockout-22", "api-1", "yaml-2"]
+
+
+def test_a_reload_audits_each_yaml_change_as_config_reload() -> None:
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(
+        store,
+        audit,
+        applied,
+        yaml=(
+            {"id": "keep", "priority": 1, "action": "allow"},
+            {"id": "change", "priority": 2, "action": "deny"},
+            {"id": "drop", "priority": 3, "action": "log"},
+        ),
+    )
+    svc.reconfigure(
+        FirewallSettings(
+            system_rules=tuple(anti_lockout_rules([22])),
+            yaml_rules=(
+                {"id": "keep", "priority": 1, "action": "allow"},
+                {"id": "change", "priority": 2, "action": "log"},
+                {"id": "new", "priority": 4, "action": "deny"},
+            ),
+        )
+    )
+    changes = {rid: audit.history(rid) for rid in ("keep", "change", "drop", "new")}
+    assert changes["keep"] == []
+    assert [(c.action, c.actor) for c in changes["change"]] == [(AuditAction.RULE_UPDATED, "config_reload")]
+    assert [c.action for c in changes["drop"]] == [AuditAction.RULE_REMOVED]
+    assert [c.action for c in changes["new"]] == [AuditAction.RULE_ADDED]

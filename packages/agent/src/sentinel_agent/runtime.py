@@ -177,12 +177,28 @@ class AgentRuntime:
         log.error("program degraded", program=program, interface=interface, reason=reason)
 
     def _housekeeping(self) -> None:
-        """Periodic work: expire IPS blocklist entries (TTL)."""
+        """Periodic work: expire blocklist entries (TTLs) every 5 s, apply retention every minute."""
+        ticks = 0
         while not self._stop.wait(5.0):
+            ticks += 1
             try:
                 self.detection.sweep()
+                if ticks % 12 == 0:
+                    self.apply_retention()
             except Exception:
                 log.exception("housekeeping failed")
+
+    def apply_retention(self) -> int:
+        """Prune alerts and audit entries by age and count (``audit`` section); returns how many."""
+        audit = self.loaded.config.audit
+        now = time.time_ns()
+        max_age = audit.retention_days * 86_400 * 1_000_000_000 if audit.retention_days > 0 else None
+        removed = 0
+        if self.alert_store is not None:
+            removed += self.alert_store.prune(now, max_age, audit.max_alerts)
+        if self.audit is not None:
+            removed += self.audit.prune(now, max_age, audit.buffer_size)
+        return removed
 
     def _interface_indexes(self, program: str) -> dict[str, int]:
         indexes = {}

@@ -83,10 +83,25 @@ class FirewallRuleService:
             return self.policy
 
     def reconfigure(self, settings: FirewallSettings) -> FirewallPolicy:
-        """New YAML (a reload): rebuild with the persisted API changes on top, then apply."""
+        """New YAML (a reload): rebuild with the persisted API changes on top, apply, and audit
+        each YAML rule that appeared, disappeared or changed (actor ``config_reload``)."""
         with self._lock:
             policy = self._build(settings)
             self._apply(policy)
+            before = {str(r.get("id")): r for r in self._settings.yaml_rules}
+            after = {str(r.get("id")): r for r in settings.yaml_rules}
+            for rule_id in sorted(before.keys() | after.keys()):
+                old, new = before.get(rule_id), after.get(rule_id)
+                if old == new:
+                    continue
+                action = (
+                    AuditAction.RULE_ADDED
+                    if old is None
+                    else AuditAction.RULE_REMOVED
+                    if new is None
+                    else AuditAction.RULE_UPDATED
+                )
+                self._record(action, rule_id, "config_reload", old, new)
             self._settings, self.policy = settings, policy
             return policy
 

@@ -43,6 +43,17 @@ class RatelimitSection(msgspec.Struct, kw_only=True):
     country_tiers: list[dict[str, Any]] = []  # accepted; GeoIP tiers are not implemented
 
 
+class AuditSection(msgspec.Struct, kw_only=True):
+    """Storage retention (contract §1.12): audit entries and alerts older than ``retention_days``
+    are pruned, and at most ``buffer_size`` audit entries / ``max_alerts`` alerts are kept."""
+
+    enabled: bool = True
+    retention_days: int = 90
+    buffer_size: int = 100_000
+    max_alerts: int = 50_000  # extension (upstream: fixed at 50,000)
+    storage_path: str = ""  # accepted; storage lives under agent.data_dir
+
+
 class AgentSection(msgspec.Struct, kw_only=True):
     interfaces: list[str]
     bind_address: str = "127.0.0.1"
@@ -71,7 +82,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     threatintel: ThreatIntelSection = msgspec.field(default_factory=ThreatIntelSection)
     l7: L7Section = msgspec.field(default_factory=L7Section)
     alerting: AlertingSection = msgspec.field(default_factory=AlertingSection)
-    audit: _Opaque | None = None
+    audit: AuditSection = msgspec.field(default_factory=AuditSection)
     auth: _Opaque | None = None
     ddos: _Opaque | None = None
     conntrack: _Opaque | None = None
