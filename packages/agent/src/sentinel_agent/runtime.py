@@ -109,6 +109,7 @@ class AgentRuntime:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             return LmdbEnvironment(
                 directory,
+                map_size=max(1, loaded.config.audit.map_size_mib) * 1024 * 1024,
                 on_storage_full=lambda why: log.error("storage full; oldest alerts evicted", cause=why),
             )
         except (OSError, StorageError) as exc:

@@ -51,6 +51,7 @@ class AuditSection(msgspec.Struct, kw_only=True):
     retention_days: int = 90
     buffer_size: int = 100_000
     max_alerts: int = 50_000  # extension (upstream: fixed at 50,000)
+    map_size_mib: int = 1024  # extension: LMDB map size; when full the oldest alerts are evicted
     storage_path: str = ""  # accepted; storage lives under agent.data_dir
 
 
