@@ -35,3 +35,19 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     stored = {a.timestamp_ns for a in store.query(AlertQuery(limit=100)).alerts}
     assert stored == set(range(16, 26))
     assert downstream.published() == 25  # streams and senders still saw every alert
+
+
+class PickyStore(InMemoryAlertStore):
+    """Refuses any batch larger than 3 alerts whole, like a nearly full LMDB map."""
+
+    def append(self, alerts):  # type: ignore[no-untyped-def]
+        return 0 if len(alerts) > 3 else super().append(alerts)
+
+
+def test_a_refused_batch_is_retried_in_halves() -> None:
+    store = PickyStore()
+    recorder = RecordingAlertSink(store, InMemoryAlertSink(), batch=20)
+    for n in range(1, 21):
+        recorder.publish(alert(n))
+    recorder.close()
+    assert store.count() == 20 and recorder.stored == 20

@@ -63,6 +63,15 @@ class RecordingAlertSink(AlertSink):
             self._lock.notify()
         self._writer.join(timeout=5)
 
+    def _append(self, batch: list[Alert]) -> int:
+        """Store ``batch``; a batch the store refuses whole (e.g. larger than a nearly full map
+        can take in one transaction) is retried in halves, down to single alerts."""
+        stored = self._store.append(batch)
+        if stored == 0 and len(batch) > 1:
+            middle = len(batch) // 2
+            return self._append(batch[:middle]) + self._append(batch[middle:])
+        return stored
+
     def _run(self) -> None:
         while True:
             with self._lock:
@@ -71,6 +80,6 @@ class RecordingAlertSink(AlertSink):
                     return
                 batch = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
             if batch:
-                self.stored += self._store.append(batch)
+                self.stored += self._append(batch)
             with self._lock:
                 self._lock.notify_all()
