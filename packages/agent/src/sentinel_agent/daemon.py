@@ -12,6 +12,8 @@ import structlog
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
+from sentinel_agent.metrics import build_registry, serve_metrics
+from sentinel_agent.metrics.runtime_provider import RuntimeMetrics
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadResult, ReloadService
@@ -49,9 +51,13 @@ async def _serve(
     hc.accesslog = None
     hc.errorlog = None
     hc.graceful_timeout = 2
-    app = build_app(runtime, reloads, validate)
+    registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
+    app = build_app(runtime, reloads, validate, registry)
     try:
-        await serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await asyncio.gather(
+            serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+            serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait),
+        )
     finally:
         # Stop producing, then give senders a bounded moment; undelivered alerts stay spooled.
         runtime.quiesce()

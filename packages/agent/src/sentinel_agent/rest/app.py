@@ -4,11 +4,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sentinel_agent.metrics import metrics_route
 from sentinel_agent.rest.alerts import alert_routes
 from sentinel_agent.rest.firewall import audit_routes, firewall_routes
 from sentinel_agent.runtime import AgentRuntime
@@ -27,6 +29,7 @@ def build_app(
     runtime: AgentRuntime,
     reloads: ReloadService[LoadedConfig] | None = None,
     validate: Callable[[], LoadedConfig] | None = None,
+    metrics: CollectorRegistry | None = None,
 ) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -78,4 +81,6 @@ def build_app(
         *audit_routes(runtime.audit),
     ]
     routes += [Route(path, handler, methods=methods) for path, handler, methods in extra]
+    if metrics is not None:
+        routes.append(metrics_route(metrics))
     return Starlette(routes=routes)
