@@ -34,6 +34,7 @@ from sentinel_application.alerting import build_alert_pipeline
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.firewall_rules import FirewallRuleService, FirewallSettings
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
+from sentinel_application.ratelimit_rules import RateLimitRuleService, RateLimitSettings
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_ports.alert_sink import AlertSink
 from sentinel_ports.event_source import EventSource
@@ -75,6 +76,7 @@ class AgentRuntime:
         self.rule_store = LmdbRuleStore(self._env) if self._env is not None else None
         self.audit = LmdbAuditLog(self._env) if self._env is not None else None
         self.rules: FirewallRuleService | None = None
+        self.ratelimit_rules: RateLimitRuleService | None = None
         # Every alert: stored (LMDB) and logged first, then dedup/throttle/routes/senders.
         data_dir = loaded.config.agent.data_dir
         self.alert_adapters = build_alert_adapters(loaded.config.alerting, data_dir)
@@ -138,7 +140,14 @@ class AgentRuntime:
             obj = self._load(RATELIMIT)
             if obj is not None:
                 self.ratelimit = BpfRateLimitMap(obj)
-                self.ratelimit.apply(self.loaded.ratelimit_policies)
+                self.ratelimit_rules = RateLimitRuleService(
+                    RateLimitSettings.from_policies(self.loaded.ratelimit_policies),
+                    self.ratelimit.apply,
+                    time.time_ns,
+                    self.rule_store,
+                    self.audit,
+                )
+                self.ratelimit_rules.install()
                 rl_map = self.ratelimit
                 rl_service = RateLimitAlertService(rl_map.policy_id, self.alerts, self._ids)
                 self._consume(BpfRateLimitEventSource(obj), rl_service.handle)
@@ -264,8 +273,8 @@ class AgentRuntime:
         self.detection.reload(new)  # builds every engine first: raises before anything changes
         if self.rules is not None:
             self.rules.reconfigure(firewall_settings(new))
-        if self.ratelimit is not None:
-            self.ratelimit.apply(new.ratelimit_policies)
+        if self.ratelimit_rules is not None:
+            self.ratelimit_rules.reconfigure(RateLimitSettings.from_policies(new.ratelimit_policies))
         self.loaded = new
 
     def quiesce(self) -> None:

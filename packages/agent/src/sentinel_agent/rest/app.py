@@ -13,6 +13,7 @@ from starlette.routing import Route
 from sentinel_agent.metrics import metrics_route
 from sentinel_agent.rest.alerts import alert_routes
 from sentinel_agent.rest.firewall import audit_routes, firewall_routes
+from sentinel_agent.rest.more import more_routes
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadService
 from sentinel_infrastructure.config import ConfigError, LoadedConfig
@@ -79,6 +80,7 @@ def build_app(
         *alert_routes(runtime.alert_store),
         *firewall_routes(lambda: runtime.rules),
         *audit_routes(runtime.audit),
+        *more_routes(runtime),
     ]
     routes += [Route(path, handler, methods=methods) for path, handler, methods in extra]
     if metrics is not None:

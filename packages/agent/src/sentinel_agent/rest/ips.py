@@ -1,0 +1,148 @@
+"""``/api/v1/ips/*`` (contract §2.2): rules, the blacklist (kernel-enforced through the
+IpsEnforcer) and the blacklist entries that came from DNS intelligence.
+
+Blacklist writes run in a worker thread: the enforcer serialises them with the detection
+consumer and rewrites kernel map entries.
+"""
+
+import asyncio
+import ipaddress
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sentinel_agent.rest._common import (
+    MAX_TEXT,
+    BadRequestError,
+    RouteSpec,
+    error,
+    read_object,
+    text_field,
+    unavailable,
+)
+from sentinel_domain.common import IpAddress, IpNetwork
+from sentinel_domain.ids import IdsRule, RuleMode
+from sentinel_domain.ips import BlacklistEntry, BlacklistRefusedError, IpsError, NotBlacklistedError
+
+BLACKLIST_FIELDS = frozenset({"ip", "reason", "ttl_secs"})
+DOMAIN_SOURCES = (("dns-blocklist: ", "dns-blocklist"), ("reputation: ", "reputation"))
+
+
+def rule_body(rule: IdsRule, default_mode: str) -> dict[str, Any]:
+    """IdsRuleResponse / IpsRuleResponse fields shared by both (contract §2.3)."""
+    body: dict[str, Any] = {
+        "id": rule.id,
+        "description": rule.description,
+        "severity": rule.severity.label,
+        "mode": rule.mode.value if rule.mode is not None else default_mode,
+        "protocol": rule.protocol.label,
+        "pattern": rule.pattern.decode("utf-8", "replace") if rule.pattern is not None else "",
+        "enabled": rule.enabled,
+    }
+    if rule.dst_port is not None:
+        body["dst_port"] = rule.dst_port
+    return body
+
+
+def parse_target(text: str) -> IpAddress | IpNetwork:
+    """An address (``10.0.0.1``, ``2001:db8::1``) or a network (``10.0.0.0/24``)."""
+    try:
+        if "/" in text:
+            return ipaddress.ip_network(text, strict=False)
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise BadRequestError(f"invalid IP address '{text}'") from None
+
+
+def entry_body(entry: BlacklistEntry, now: float) -> dict[str, Any]:
+    return {
+        "ip": str(entry.addr_or_net),
+        "reason": entry.reason,
+        "auto_generated": entry.auto_generated,
+        "ttl_remaining_secs": entry.ttl_remaining(now),
+    }
+
+
+def domain_block(entry: BlacklistEntry, now: float) -> dict[str, Any] | None:
+    """The ``/ips/domain-blocks`` view of an entry, or None when DNS did not cause it."""
+    for prefix, source in DOMAIN_SOURCES:
+        if entry.reason.startswith(prefix):
+            return {
+                "ip": str(entry.addr_or_net),
+                "domain": entry.reason[len(prefix) :],
+                "source": source,
+                "reason": entry.reason,
+                "ttl_remaining_secs": entry.ttl_remaining(now),
+            }
+    return None
+
+
+def ips_routes(runtime: Any) -> list[RouteSpec]:
+    def enforcer() -> Any:
+        return runtime.detection.ips
+
+    async def list_rules(_: Request) -> Response:
+        rules = runtime.loaded.detection
+        mode = runtime.loaded.config.ips.mode.strip().lower()
+        default = RuleMode.BLOCK.value if mode in ("block", "enforce") else RuleMode.ALERT.value
+        return JSONResponse([rule_body(r, default) for r in rules.prevention_rules] if rules else [])
+
+    async def list_blacklist(_: Request) -> Response:
+        ips = enforcer()
+        if ips is None:
+            return JSONResponse([])
+        entries = await asyncio.get_running_loop().run_in_executor(None, ips.entries)
+        now = time.time()
+        return JSONResponse([entry_body(e, now) for e in entries])
+
+    async def domain_blocks(_: Request) -> Response:
+        ips = enforcer()
+        if ips is None:
+            return JSONResponse([])
+        entries = await asyncio.get_running_loop().run_in_executor(None, ips.entries)
+        now = time.time()
+        return JSONResponse([b for b in (domain_block(e, now) for e in entries) if b is not None])
+
+    async def add(request: Request) -> Response:
+        ips = enforcer()
+        if ips is None:
+            return unavailable("the IPS (ips.enabled with the firewall loaded)")
+        try:
+            data = await read_object(request, BLACKLIST_FIELDS)
+            target = parse_target(text_field(data, "ip", MAX_TEXT, required=True) or "")
+            reason = text_field(data, "reason", MAX_TEXT)
+            ttl = data.get("ttl_secs")
+            if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)):
+                raise BadRequestError("ttl_secs must be an integer")
+            loop = asyncio.get_running_loop()
+            entry = await loop.run_in_executor(None, ips.add_manual, target, ttl, reason)
+        except BlacklistRefusedError as exc:
+            return error(400, "IPS_BLACKLIST_ERROR", str(exc))
+        except (BadRequestError, IpsError) as exc:
+            return error(400, "VALIDATION_ERROR", str(exc))
+        body = entry_body(entry, time.time())
+        del body["auto_generated"]
+        return JSONResponse(body, status_code=201)
+
+    async def remove(request: Request) -> Response:
+        ips = enforcer()
+        if ips is None:
+            return unavailable("the IPS (ips.enabled with the firewall loaded)")
+        try:
+            target = parse_target(request.path_params["ip"][:MAX_TEXT])
+            await asyncio.get_running_loop().run_in_executor(None, ips.remove, target)
+        except BadRequestError as exc:
+            return error(400, "VALIDATION_ERROR", str(exc))
+        except NotBlacklistedError as exc:
+            return error(404, "IPS_BLACKLIST_ENTRY_NOT_FOUND", str(exc))
+        return Response(status_code=204)
+
+    return [
+        ("/api/v1/ips/rules", list_rules, ["GET"]),
+        ("/api/v1/ips/blacklist", list_blacklist, ["GET"]),
+        ("/api/v1/ips/blacklist", add, ["POST"]),
+        ("/api/v1/ips/blacklist/{ip:path}", remove, ["DELETE"]),
+        ("/api/v1/ips/domain-blocks", domain_blocks, ["GET"]),
+    ]
