@@ -1,25 +1,35 @@
-"""``ebpfsentinel-agent``: no subcommand (or ``run``) starts the daemon (contract §5)."""
+"""``ebpfsentinel-agent``: no subcommand (or ``run``) starts the daemon (contract §5).
+
+``version``, ``config test`` and ``demo`` are local; every other subcommand is a REST client
+(sentinel_agent.client). Exit codes are documented in docs/cli.md; usage errors exit 1.
+"""
 
 import argparse
 import sys
-
-import structlog
+from typing import NoReturn
 
 from sentinel_agent import __version__
-from sentinel_infrastructure.config import ConfigError, load_config
-from sentinel_infrastructure.logging import configure_logging
 
 DEFAULT_CONFIG = "/etc/ebpfsentinel/config.yaml"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 1 for usage errors (2 means "agent unreachable" for the client)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ebpfsentinel-agent", description="eBPFsentinel network-security agent"
-    )
+    from sentinel_agent import client
+
+    parser = _Parser(prog="ebpfsentinel-agent", description="eBPFsentinel network-security agent")
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="YAML configuration file")
     parser.add_argument("-l", "--log-level", choices=["error", "warn", "info", "debug", "trace"])
     parser.add_argument("--log-format", choices=["json", "text"])
-    sub = parser.add_subparsers(dest="command")
+    client.connection_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the daemon (the default)")
     sub.add_parser("version", help="print the version")
     config = sub.add_parser("config", help="configuration tools")
@@ -29,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--strict", action="store_true", help="treat unknown keys as errors")
     demo = sub.add_parser("demo", help="run the built-in demo lab (network namespaces, real packets)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    client.register(sub)
     return parser
 
 
@@ -41,15 +52,12 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
     return {"agent": agent} if agent else {}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "version":
-        print(f"ebpfsentinel-agent {__version__}")
-        return 0
-    if args.command == "demo":
-        from sentinel_agent.demo import run_demo
+def _config_or_daemon(args: argparse.Namespace) -> int:
+    import structlog
 
-        return run_demo(quiet=args.quiet)
+    from sentinel_infrastructure.config import ConfigError, load_config
+    from sentinel_infrastructure.logging import configure_logging
+
     path = getattr(args, "test_config", None) or args.config
     overrides = _cli_overrides(args)
     strict = bool(getattr(args, "strict", False))
@@ -72,6 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     from sentinel_agent.daemon import run_daemon
 
     return run_daemon(loaded, lambda: load_config(path, cli_overrides=overrides))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "version":
+        print(f"ebpfsentinel-agent {__version__}")
+        return 0
+    if args.command == "demo":
+        from sentinel_agent.demo import run_demo
+
+        return run_demo(quiet=args.quiet)
+    if hasattr(args, "handler"):
+        from sentinel_agent import client
+
+        return client.run(args)
+    return _config_or_daemon(args)
 
 
 if __name__ == "__main__":
