@@ -100,3 +100,17 @@ def test_file_watch_and_rest_reload(lab: VethLab, tmp_path: Path) -> None:
         assert body["error"]["code"] == "INVALID_CONFIG"
         assert "firewall.mode" in body["error"]["message"]
         assert pings_pass(lab)  # unchanged
+
+
+def test_editing_a_referenced_rules_file_triggers_a_reload(lab: VethLab, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "agent.yaml"
+    rules = tmp_path / "local.rules"
+    rules.write_text('alert tcp any any -> any 7001 (msg:"first"; content:"aaa"; sid:1;)\n')
+    config.write_text(
+        agent_yaml(lab.host_if, port, "ids:\n  rules_files: [local.rules]\ndlp:\n  enabled: false\n")
+    )
+    with AgentProcess(config, port, tmp_path / "agent.log") as agent:
+        before = len(agent.events("configuration reloaded"))
+        write_atomically(rules, 'alert tcp any any -> any 7002 (msg:"second"; content:"bbb"; sid:2;)\n')
+        assert wait_until(lambda: len(agent.events("configuration reloaded")) > before, timeout=10)

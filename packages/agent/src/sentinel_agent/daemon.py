@@ -7,6 +7,7 @@ and ``POST /api/v1/config/reload``.
 import asyncio
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from hypercorn.asyncio import serve
@@ -64,11 +65,17 @@ async def _serve(
         await runtime.pipeline.aclose(timeout=5.0)
 
 
+def watched_files(loaded: LoadedConfig) -> list[Path]:
+    """The config file and the rule files it references (relative to the config's folder)."""
+    base = Path(loaded.source).parent
+    return [Path(loaded.source), *(base / name for name in loaded.config.ids.rules_files)]
+
+
 def run_daemon(loaded: LoadedConfig, reload_config: Callable[[], LoadedConfig]) -> int:
     """``reload_config`` re-reads and validates the configuration with the same layers (CLI, env)."""
     runtime = AgentRuntime(loaded)
     reloads: ReloadService[LoadedConfig] = ReloadService(reload_config, runtime.reload, _log_reload)
-    watcher = ConfigWatcher([loaded.source], lambda: reloads.request("file"))
+    watcher = ConfigWatcher(watched_files(loaded), lambda: reloads.request("file"))
     try:
         runtime.start()
         watcher.start()

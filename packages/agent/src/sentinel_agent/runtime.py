@@ -35,6 +35,8 @@ from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.firewall_rules import FirewallRuleService, FirewallSettings
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
 from sentinel_application.ratelimit_rules import RateLimitRuleService, RateLimitSettings
+from sentinel_domain.alert import Alert, AlertAction, Component
+from sentinel_domain.common import Severity
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_ports.alert_sink import AlertSink
 from sentinel_ports.event_source import EventSource
@@ -102,8 +104,23 @@ class AgentRuntime:
             loaded, self.alerts, self._ids, self._load, self._block, self._consume
         )
 
-    @staticmethod
-    def _open_storage(loaded: LoadedConfig) -> LmdbEnvironment | None:
+    def _storage_full(self, cause: str) -> None:
+        """Called once by the store when it had to evict: log it and raise one alert."""
+        log.error("storage full; oldest alerts evicted", cause=cause)
+        now = time.time_ns()
+        self.alerts.publish(
+            Alert(
+                id=self._ids.next(now, "storage-full"),
+                timestamp_ns=now,
+                component=Component.AGENT,
+                severity=Severity.HIGH,
+                rule_id="storage-full",
+                action=AlertAction.ALERT,
+                message=f"alert storage full ({cause}): the oldest alerts are being evicted",
+            )
+        )
+
+    def _open_storage(self, loaded: LoadedConfig) -> LmdbEnvironment | None:
         """LMDB under ``agent.data_dir`` (alerts, API rules, audit); unavailable storage never stops
         detection: alerts are then only logged and API rule changes do not persist."""
         directory = Path(loaded.config.agent.data_dir) / "lmdb"
@@ -112,7 +129,7 @@ class AgentRuntime:
             return LmdbEnvironment(
                 directory,
                 map_size=max(1, loaded.config.audit.map_size_mib) * 1024 * 1024,
-                on_storage_full=lambda why: log.error("storage full; oldest alerts evicted", cause=why),
+                on_storage_full=self._storage_full,
             )
         except (OSError, StorageError) as exc:
             log.error("storage unavailable; alerts are logged only", directory=str(directory), error=str(exc))

@@ -22,6 +22,7 @@ class Component(enum.Enum):
     L7 = "l7"
     DLP = "dlp"
     DNS = "dns"
+    AGENT = "agent"  # the agent's own condition (e.g. storage full); not a detection
 
 
 def alert_id(timestamp_ns: int, rule_id: str, seq: int) -> str:
