@@ -43,9 +43,7 @@ def test_alerts_keep_flowing_when_the_store_is_full(tmp_path: Path) -> None:
             assert wait_until(store_full_reported, timeout=20)
             assert len([e for e in agent.records() if "storage full" in e.get("event", "")]) == 1  # once
             # ... and raised as one alert of its own
-            assert wait_until(
-                lambda: any(a.get("rule_id") == "storage-full" for a in agent.records()), 10
-            )
+            assert wait_until(lambda: any(a.get("rule_id") == "storage-full" for a in agent.records()), 10)
             assert len([a for a in agent.records() if a.get("rule_id") == "storage-full"]) == 1
             totals: list[int] = []
 
