@@ -103,6 +103,8 @@ def test_client_variables_are_not_daemon_overrides(tmp_path: Path) -> None:
             "document too large after alias expansion",
         ),
         ("agent:\n  interfaces: [eth0]\n  interfaces: [eth1]\n", "YAML parse error"),
+        # found by fuzzing: ruamel raised TypeError on a nested mapping used as a key
+        ("agent:\n  interfaces: [eth0]\n  ? {a: {b: 1}}\n  : x\n", "keys must be plain values"),
         (
             "x: !!python/object:os.system {}\n",
             "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'",

@@ -112,6 +112,9 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(source, [ConfigIssue(f"YAML parse error: {exc.problem}", "", line, col)]) from None
     except (YAMLError, RecursionError) as exc:
         raise ConfigError(source, [ConfigIssue(f"YAML parse error: {exc}")]) from None
+    except TypeError as exc:  # ruamel hashes complex keys (``? {a: {b: 1}}``) and fails on nested ones
+        issue = ConfigIssue(f"YAML parse error: keys must be plain values ({exc})")
+        raise ConfigError(source, [issue]) from None
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
