@@ -54,3 +54,23 @@ def bench(session: nox.Session) -> None:
 
     for script in sorted(glob.glob("bench/bench_*.py")):
         session.run(PY, script, external=True)
+
+
+@nox.session(python=False)
+def fuzz(session: nox.Session) -> None:
+    """Long fuzz runs (docs/fuzzing.md): every target, or those named after ``--``; never in ci.
+    FUZZ_SECONDS (default 300) per target; findings and new inputs go to build/fuzz/TARGET/."""
+    import os
+    import pathlib
+
+    seconds = os.environ.get("FUZZ_SECONDS", "300")
+    listed = session.run(PY, "tests/fuzz/run.py", "--list", external=True, silent=True)
+    targets = session.posargs or str(listed).split()
+    for target in targets:
+        scratch = pathlib.Path("build/fuzz") / target / "corpus"
+        scratch.mkdir(parents=True, exist_ok=True)
+        session.run(
+            PY, "tests/fuzz/run.py", target, f"-max_total_time={seconds}", "-timeout=20",
+            "-rss_limit_mb=2048", "-print_final_stats=1", f"-artifact_prefix=build/fuzz/{target}/",
+            str(scratch), f"tests/fuzz/corpus/{target}", external=True,
+        )  # fmt: skip
