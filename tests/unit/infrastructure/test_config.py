@@ -1,5 +1,6 @@
 """Configuration: every layer of precedence, and errors that say file:line:column key."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,23 @@ def test_non_utf8_and_missing_files(tmp_path: Path) -> None:
         load_config(path, environ={})
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "absent.yaml", environ={})
+
+
+def test_a_device_or_fifo_is_refused_without_reading_it(tmp_path: Path) -> None:
+    # /dev/zero would be read until memory runs out; a FIFO with no writer would block forever.
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(ConfigError, match="not a regular file"):
+            load_config(path, environ={})
+    rules = tmp_path / "rules.fifo"
+    os.mkfifo(rules)
+    assert "not a regular file" in errors(tmp_path, MINIMAL + f"ids:\n  rules_files: [{rules}]\n")
+
+
+def test_a_feed_error_names_the_feed_position(tmp_path: Path) -> None:
+    text = MINIMAL + "threatintel:\n  feeds:\n    - {id: a, url: 'http://x/y', format: plaintext}\n"
+    assert "threatintel.feeds[0].name" in errors(tmp_path, text)
 
 
 def test_upstream_sections_are_accepted(tmp_path: Path) -> None:

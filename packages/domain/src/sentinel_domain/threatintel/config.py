@@ -198,7 +198,11 @@ class ThreatIntelConfig:
         for i, raw in enumerate(raw_feeds):
             if not isinstance(raw, Mapping):
                 raise ThreatIntelConfigError(f"feed {i} must be a mapping", f"feeds[{i}]")
-            feed = FeedConfig.from_dict(raw)
+            try:
+                feed = FeedConfig.from_dict(raw)
+            except ThreatIntelConfigError as exc:  # locate it: feeds[i].<key>
+                where = f"feeds[{i}]" + (f".{exc.field}" if exc.field else "")
+                raise ThreatIntelConfigError(exc.args[0], where) from None
             if any(f.id == feed.id for f in feeds):
                 raise ThreatIntelConfigError(f"duplicate feed id '{feed.id}'", f"feeds[{i}].id")
             feeds.append(feed)

@@ -37,7 +37,8 @@ from sentinel_domain.ids import (
 from sentinel_domain.ips import IpsPolicy
 from sentinel_domain.l7 import L7Rule, L7RuleError
 from sentinel_domain.reputation import ReputationConfig, ReputationConfigError
-from sentinel_domain.threatintel import IocAction, ThreatIntelConfig
+from sentinel_domain.threatintel import IocAction, ThreatIntelConfig, ThreatIntelConfigError
+from sentinel_infrastructure.config.files import read_bounded
 
 MAX_RULES_FILE_BYTES = 50 * 1024 * 1024
 
@@ -213,13 +214,18 @@ def build_detection(
         rate = ids.sampling.get("rate")
         if sampling.mode is not SamplingMode.NONE and isinstance(rate, int | float) and rate > 0:
             sample_every = max(1, round(1 / rate))
-    ti_block = ThreatIntelConfig.from_dict(ti_raw).mode is IocAction.BLOCK
+    try:
+        ti_block = ThreatIntelConfig.from_dict(ti_raw).mode is IocAction.BLOCK
+    except ThreatIntelConfigError as exc:  # the domain names the field inside the section
+        raise ThreatIntelConfigError(
+            exc.args[0], f"threatintel.{exc.field}" if exc.field else "threatintel"
+        ) from None
     signatures: list[SignatureRule] = []
     skipped: list[SkippedRule] = []
     for i, name in enumerate(ids.rules_files):
         path = (base_dir / name) if not Path(name).is_absolute() else Path(name)
         try:
-            data = path.read_bytes()[: MAX_RULES_FILE_BYTES + 1]
+            data = read_bounded(path, MAX_RULES_FILE_BYTES)
         except OSError as exc:
             raise IdsRuleError(
                 f"cannot read rules file '{path}': {exc.strerror}", f"ids.rules_files[{i}]"

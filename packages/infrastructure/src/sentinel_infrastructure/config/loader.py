@@ -30,6 +30,7 @@ from sentinel_infrastructure.config.alerting import alerting_issues
 from sentinel_infrastructure.config.checks import secrets_in_world_readable_file, unknown_nested_keys
 from sentinel_infrastructure.config.detection import DetectionRules, build_detection
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
+from sentinel_infrastructure.config.files import read_bounded
 from sentinel_infrastructure.config.model import Config
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -175,7 +176,7 @@ def load_config(
     """
     source = str(path)
     try:
-        raw = Path(path).read_bytes()[: MAX_FILE_BYTES + 1]
+        raw = read_bounded(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise ConfigError(source, [ConfigIssue(f"cannot read config file: {exc.strerror}")]) from None
     if len(raw) > MAX_FILE_BYTES:
