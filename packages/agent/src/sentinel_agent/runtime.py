@@ -28,6 +28,7 @@ from sentinel_adapters.storage import LmdbAlertStore, LmdbAuditLog, LmdbEnvironm
 from sentinel_adapters.storage.lmdb_env import StorageError
 from sentinel_agent import __version__
 from sentinel_agent.detection import DetectionPrograms
+from sentinel_application.alert_broadcast import AlertBroadcast
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.alert_recorder import RecordingAlertSink
 from sentinel_application.alerting import build_alert_pipeline
@@ -79,14 +80,16 @@ class AgentRuntime:
         self.audit = LmdbAuditLog(self._env) if self._env is not None else None
         self.rules: FirewallRuleService | None = None
         self.ratelimit_rules: RateLimitRuleService | None = None
-        # Every alert: stored (LMDB) and logged first, then dedup/throttle/routes/senders.
+        # Every alert: stored (LMDB), logged and streamed (SSE, gRPC) first, then
+        # dedup/throttle/routes/senders.
+        self.broadcast = AlertBroadcast()
         data_dir = loaded.config.agent.data_dir
         self.alert_adapters = build_alert_adapters(loaded.config.alerting, data_dir)
         self.pipeline = build_alert_pipeline(
             loaded.config.alerting,
             self.alert_adapters.senders,
             self.alert_adapters.spool,
-            recorders=[LogAlertSink()],
+            recorders=[LogAlertSink(), self.broadcast],
         )
         self.alerts: AlertSink = (
             RecordingAlertSink(self.alert_store, self.pipeline)

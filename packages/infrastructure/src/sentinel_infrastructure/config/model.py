@@ -55,6 +55,24 @@ class AuditSection(msgspec.Struct, kw_only=True):
     storage_path: str = ""  # accepted; storage lives under agent.data_dir
 
 
+class TlsSection(msgspec.Struct, kw_only=True):
+    """``agent.tls``: TLS on REST and gRPC (contract §1.1); cert and key required when enabled."""
+
+    enabled: bool = False
+    cert_path: str = ""
+    key_path: str = ""
+    pq_mode: str = "prefer"  # accepted; Python's ssl module offers no ML-KEM hybrid (deviation)
+    allow_tls12: bool = False
+
+
+class ApiRateLimit(msgspec.Struct, kw_only=True):
+    """``agent.api_rate_limit``: per-client-IP GCRA on mutating REST routes (contract §2.0)."""
+
+    write_per_second: int = 1
+    write_burst: int = 60
+    exempt_loopback: bool = True
+
+
 class AgentSection(msgspec.Struct, kw_only=True):
     interfaces: list[str]
     bind_address: str = "127.0.0.1"
@@ -66,6 +84,11 @@ class AgentSection(msgspec.Struct, kw_only=True):
     log_format: str = "json"
     xdp_mode: str = "auto"
     data_dir: str = "/var/lib/ebpfsentinel"
+    grpc_reflection: bool = False
+    swagger_ui: bool = False
+    event_workers: int = 4
+    tls: TlsSection = msgspec.field(default_factory=TlsSection)
+    api_rate_limit: ApiRateLimit = msgspec.field(default_factory=ApiRateLimit)
 
 
 _Opaque = dict[str, Any]
