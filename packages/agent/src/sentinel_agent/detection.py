@@ -117,7 +117,6 @@ class DetectionPrograms:
         self.prefilter.install(self._prefilter_keys(self.ids_engine, rules))
         self.prefilter.configure(self._loaded.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
         service = IdsAlertService(lambda: self.ids_engine, self._sink, time.time_ns, self.ips, self._ids)  # type: ignore[arg-type,return-value]
-        self.l7_engine = L7Engine(rules.l7_rules)
         self.l7_ports = frozenset(rules.l7_ports)
         l7 = L7AlertService(lambda: self.l7_engine, lambda: self.l7_ports, self._sink, self._ids)
 
@@ -138,6 +137,11 @@ class DetectionPrograms:
                     self._tc_attached.append((interface, direction))
                 except BpfError as exc:
                     self._blocked(TC_IDS, interface, str(exc))
+
+    def use_l7_engine(self, engine: L7Engine) -> None:
+        """Swap the L7 engine the consumer reads per batch (the runtime's L7RuleService calls this
+        with the YAML rules plus the API's, at start, on reload and on every API change)."""
+        self.l7_engine = engine
 
     def _start_threatintel(self) -> None:
         """tc_threatintel with the IOC set (empty until feed fetching lands; see docs/configuration.md)."""
@@ -206,7 +210,6 @@ class DetectionPrograms:
         dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher()) if self.dlp_engine else None
         if ids_engine is not None and self.prefilter is not None:
             self.prefilter.install(self._prefilter_keys(ids_engine, rules))
-            self.l7_engine = L7Engine(rules.l7_rules)
             self.l7_ports = frozenset(rules.l7_ports)
             self.prefilter.configure(new.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
             self.ids_engine = ids_engine

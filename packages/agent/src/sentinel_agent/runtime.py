@@ -34,6 +34,7 @@ from sentinel_application.alert_recorder import RecordingAlertSink
 from sentinel_application.alerting import build_alert_pipeline
 from sentinel_application.firewall_alerts import FirewallAlertService
 from sentinel_application.firewall_rules import FirewallRuleService, FirewallSettings
+from sentinel_application.l7_rules import L7RuleService, L7Settings
 from sentinel_application.ratelimit_alerts import RateLimitAlertService
 from sentinel_application.ratelimit_rules import RateLimitRuleService, RateLimitSettings
 from sentinel_domain.alert import Alert, AlertAction, Component
@@ -54,6 +55,11 @@ def firewall_settings(loaded: LoadedConfig) -> FirewallSettings:
         system_rules=tuple(r for r in policy.rules if r.system),
         yaml_rules=tuple(loaded.config.firewall.rules),
     )
+
+
+def l7_settings(loaded: LoadedConfig) -> L7Settings:
+    """The YAML side of the L7 rule set (the API's persisted changes go on top of it)."""
+    return L7Settings(yaml_rules=tuple(loaded.config.l7.rules))
 
 
 FIREWALL, RATELIMIT = "xdp_firewall", "xdp_ratelimit"
@@ -80,6 +86,7 @@ class AgentRuntime:
         self.audit = LmdbAuditLog(self._env) if self._env is not None else None
         self.rules: FirewallRuleService | None = None
         self.ratelimit_rules: RateLimitRuleService | None = None
+        self.l7_rules: L7RuleService | None = None
         # Every alert: stored (LMDB), logged and streamed (SSE, gRPC) first, then
         # dedup/throttle/routes/senders.
         self.broadcast = AlertBroadcast()
@@ -176,6 +183,10 @@ class AgentRuntime:
         entry = FIREWALL if self.firewall else RATELIMIT if self.ratelimit else None
         if entry is not None:
             self._attach(entry, self.firewall.prog_fd if self.firewall else self.ratelimit.prog_fd)  # type: ignore[union-attr]
+        self.l7_rules = L7RuleService(
+            l7_settings(self.loaded), self.detection.use_l7_engine, time.time_ns, self.rule_store, self.audit
+        )
+        self.l7_rules.install()
         self.detection.start(firewall_obj)
         housekeeping = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
         self._threads.append(housekeeping)
@@ -295,6 +306,8 @@ class AgentRuntime:
             self.rules.reconfigure(firewall_settings(new))
         if self.ratelimit_rules is not None:
             self.ratelimit_rules.reconfigure(RateLimitSettings.from_policies(new.ratelimit_policies))
+        if self.l7_rules is not None:
+            self.l7_rules.reconfigure(l7_settings(new))
         self.loaded = new
 
     def quiesce(self) -> None:

@@ -7,12 +7,12 @@ deletion leaves a tombstone that hides it), so API changes survive reloads and r
 to the kernel; one lock serialises API changes and config reloads.
 """
 
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sentinel_application.rule_persistence import RuleChanges
 from sentinel_domain.firewall import (
     DefaultPolicy,
     FirewallMode,
@@ -20,8 +20,8 @@ from sentinel_domain.firewall import (
     FirewallRule,
     FirewallRuleError,
 )
-from sentinel_ports.audit_log import AuditAction, AuditLog, RuleChange
-from sentinel_ports.rule_store import RuleStore, merge_rules
+from sentinel_ports.audit_log import AuditLog
+from sentinel_ports.rule_store import RuleStore
 
 COMPONENT = "firewall"
 
@@ -59,15 +59,12 @@ class FirewallRuleService:
     ) -> None:
         self._settings = settings
         self._apply = apply
-        self._clock_ns = clock_ns
-        self._store = store
-        self._audit = audit
+        self._changes = RuleChanges(COMPONENT, clock_ns, store, audit)
         self._lock = threading.Lock()
         self.policy = self._build(settings)
 
     def _effective(self, settings: FirewallSettings) -> list[dict[str, object]]:
-        persisted = self._store.all(COMPONENT) if self._store is not None else []
-        return merge_rules(settings.yaml_rules, persisted)
+        return self._changes.effective(settings.yaml_rules)
 
     def _build(
         self, settings: FirewallSettings, rules: Sequence[Mapping[str, object]] | None = None
@@ -88,20 +85,7 @@ class FirewallRuleService:
         with self._lock:
             policy = self._build(settings)
             self._apply(policy)
-            before = {str(r.get("id")): r for r in self._settings.yaml_rules}
-            after = {str(r.get("id")): r for r in settings.yaml_rules}
-            for rule_id in sorted(before.keys() | after.keys()):
-                old, new = before.get(rule_id), after.get(rule_id)
-                if old == new:
-                    continue
-                action = (
-                    AuditAction.RULE_ADDED
-                    if old is None
-                    else AuditAction.RULE_REMOVED
-                    if new is None
-                    else AuditAction.RULE_UPDATED
-                )
-                self._record(action, rule_id, "config_reload", old, new)
+            self._changes.reloaded(self._settings.yaml_rules, settings.yaml_rules)
             self._settings, self.policy = settings, policy
             return policy
 
@@ -118,9 +102,7 @@ class FirewallRuleService:
             stored = {k: v for k, v in rule.items() if v is not None}
             effective = [*self._effective(self._settings), stored]
             policy = self._build(self._settings, effective)  # validates the whole set (cap, ids)
-            if self._store is not None:
-                self._store.put(COMPONENT, parsed.id, stored)
-            self._record(AuditAction.RULE_ADDED, parsed.id, actor, None, stored)
+            self._changes.added(parsed.id, stored, actor)
             self._apply(policy)
             self.policy = policy
             return parsed
@@ -136,25 +118,6 @@ class FirewallRuleService:
             before = next((r for r in self._effective(self._settings) if r.get("id") == rule_id), None)
             remaining = [r for r in self._effective(self._settings) if r.get("id") != rule_id]
             policy = self._build(self._settings, remaining)
-            if self._store is not None:
-                self._store.delete(COMPONENT, rule_id)
-            self._record(AuditAction.RULE_REMOVED, rule_id, actor, before, None)
+            self._changes.removed(rule_id, before, actor)
             self._apply(policy)
             self.policy = policy
-
-    def _record(self, action: AuditAction, rule_id: str, actor: str, before: Any, after: Any) -> None:
-        if self._audit is None:
-            return
-        self._audit.record(
-            [
-                RuleChange(
-                    timestamp_ns=self._clock_ns(),
-                    component=COMPONENT,
-                    action=action,
-                    rule_id=rule_id,
-                    actor=actor,
-                    before=json.dumps(before, sort_keys=True) if before is not None else None,
-                    after=json.dumps(after, sort_keys=True) if after is not None else None,
-                )
-            ]
-        )

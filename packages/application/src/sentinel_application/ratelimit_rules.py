@@ -7,15 +7,15 @@ reloads and restarts (deviation 4). Every change is stored and audited before th
 set is applied to the kernel; one lock serialises API changes and reloads.
 """
 
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sentinel_application.rule_persistence import RuleChanges
 from sentinel_domain.ratelimit import RateLimitError, RateLimitPolicy, RateLimitPolicySet, default_policy
-from sentinel_ports.audit_log import AuditAction, AuditLog, RuleChange
-from sentinel_ports.rule_store import RuleStore, merge_rules
+from sentinel_ports.audit_log import AuditLog
+from sentinel_ports.rule_store import RuleStore
 
 COMPONENT = "ratelimit"
 
@@ -52,15 +52,12 @@ class RateLimitRuleService:
     ) -> None:
         self._settings = settings
         self._apply = apply
-        self._clock_ns = clock_ns
-        self._store = store
-        self._audit = audit
+        self._changes = RuleChanges(COMPONENT, clock_ns, store, audit)
         self._lock = threading.Lock()
         self.policies = self._build(settings)
 
     def _effective(self, settings: RateLimitSettings) -> list[dict[str, object]]:
-        persisted = self._store.all(COMPONENT) if self._store is not None else []
-        return merge_rules(settings.yaml_rules, persisted)
+        return self._changes.effective(settings.yaml_rules)
 
     def _build(
         self, settings: RateLimitSettings, rules: Sequence[Mapping[str, object]] | None = None
@@ -96,9 +93,7 @@ class RateLimitRuleService:
                 )
             stored = parsed.to_dict()
             policies = self._build(self._settings, [*self._effective(self._settings), stored])
-            if self._store is not None:
-                self._store.put(COMPONENT, parsed.id, stored)
-            self._record(AuditAction.RULE_ADDED, parsed.id, actor, None, stored)
+            self._changes.added(parsed.id, stored, actor)
             self._apply(policies)
             self.policies = policies
             return parsed
@@ -111,25 +106,6 @@ class RateLimitRuleService:
                 raise RateLimitRuleNotFoundError(f"no rate-limit rule with id '{rule_id}'", "id")
             remaining = [r for r in self._effective(self._settings) if r.get("id") != rule_id]
             policies = self._build(self._settings, remaining)
-            if self._store is not None:
-                self._store.delete(COMPONENT, rule_id)
-            self._record(AuditAction.RULE_REMOVED, rule_id, actor, existing.to_dict(), None)
+            self._changes.removed(rule_id, existing.to_dict(), actor)
             self._apply(policies)
             self.policies = policies
-
-    def _record(self, action: AuditAction, rule_id: str, actor: str, before: Any, after: Any) -> None:
-        if self._audit is None:
-            return
-        self._audit.record(
-            [
-                RuleChange(
-                    timestamp_ns=self._clock_ns(),
-                    component=COMPONENT,
-                    action=action,
-                    rule_id=rule_id,
-                    actor=actor,
-                    before=json.dumps(before, sort_keys=True) if before is not None else None,
-                    after=json.dumps(after, sort_keys=True) if after is not None else None,
-                )
-            ]
-        )

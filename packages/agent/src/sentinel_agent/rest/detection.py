@@ -132,7 +132,8 @@ def detection_routes(runtime: Any) -> list[RouteSpec]:
         return JSONResponse([feed_body(f, fetched) for f in runtime.loaded.config.threatintel.feeds])
 
     async def l7_rules(_: Request) -> Response:
-        l7 = rules().l7_rules if rules() is not None else ()
+        service = getattr(runtime, "l7_rules", None)  # YAML + API rules (L7RuleService)
+        l7 = service.rules() if service is not None else rules().l7_rules if rules() is not None else ()
         return JSONResponse([rule_to_dict(r) for r in sorted(l7, key=lambda r: r.priority)])
 
     return [

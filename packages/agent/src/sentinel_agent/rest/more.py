@@ -6,6 +6,7 @@ from sentinel_agent.rest._common import RouteSpec
 from sentinel_agent.rest.detection import detection_routes
 from sentinel_agent.rest.dns import dns_routes
 from sentinel_agent.rest.ips import ips_routes
+from sentinel_agent.rest.l7 import l7_routes
 from sentinel_agent.rest.ratelimit import ratelimit_routes
 from sentinel_agent.rest.status import status_routes
 
@@ -19,4 +20,5 @@ def more_routes(runtime: Any) -> list[RouteSpec]:
         *ratelimit_routes(runtime),
         *dns_routes(runtime),
         *detection_routes(runtime),
+        *l7_routes(runtime),
     ]
