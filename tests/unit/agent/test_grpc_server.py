@@ -299,3 +299,9 @@ def _eventually(predicate: Any, attempts: int = 100) -> bool:
             return True
         done.wait(0.05)
     return bool(predicate())
+
+
+def test_a_taken_port_is_an_error_not_a_shared_listener(harness: Harness) -> None:
+    second = GrpcAlertServer(AlertBroadcast(), None, bind_address="127.0.0.1", port=harness.port)
+    with pytest.raises(RuntimeError):
+        harness.loop.run(second.start())

@@ -13,6 +13,7 @@ import structlog
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
+from sentinel_agent.grpc_api import GrpcAlertServer
 from sentinel_agent.metrics import build_registry, serve_metrics
 from sentinel_agent.metrics.runtime_provider import RuntimeMetrics
 from sentinel_agent.rest.app import build_app
@@ -54,12 +55,20 @@ async def _serve(
     hc.graceful_timeout = 2
     registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
     app = build_app(runtime, reloads, validate, registry)
+    grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=None)
+    servers = [
+        serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+        serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait),
+    ]
     try:
-        await asyncio.gather(
-            serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
-            serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait),
-        )
+        await grpc_server.start()
+        servers.append(grpc_server.serve_until(stop.wait))
+    except (RuntimeError, OSError) as exc:  # a taken port or unreadable TLS files: REST still serves
+        log.error("grpc server not started", address=grpc_server.address, error=str(exc))
+    try:
+        await asyncio.gather(*servers)
     finally:
+        await grpc_server.stop()
         # Stop producing, then give senders a bounded moment; undelivered alerts stay spooled.
         runtime.quiesce()
         await runtime.pipeline.aclose(timeout=5.0)
