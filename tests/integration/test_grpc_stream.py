@@ -66,7 +66,7 @@ class Stream:
         self.events.put(None)  # end of stream
 
     def take(self, count: int, timeout: float = 15) -> list[alerts_pb2.AlertEvent]:
-        out = []
+        out: list[alerts_pb2.AlertEvent] = []
         for _ in range(count):
             event = self.events.get(timeout=timeout)
             assert event is not None, f"stream ended after {len(out)} of {count} events"
@@ -82,7 +82,7 @@ def syn_burst(lab: VethLab, count: int = 40) -> int:
     """Send ``count`` SYNs; returns how many the rate limiter dropped (one alert each)."""
     arrived, _ = count_arrivals(lab.host_if, DPORT, lambda: send_syns(lab, count, DPORT))
     assert arrived < count
-    return count - arrived
+    return count - int(arrived)
 
 
 def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
