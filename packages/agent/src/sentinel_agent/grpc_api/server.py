@@ -197,6 +197,7 @@ class GrpcAlertServer:
         log.info(
             "grpc server listening",
             address=self.address,
+            port=self.bound_port,
             tls=self._tls is not None,
             reflection=self._reflection,
         )
