@@ -305,3 +305,21 @@ def test_a_taken_port_is_an_error_not_a_shared_listener(harness: Harness) -> Non
     second = GrpcAlertServer(AlertBroadcast(), None, bind_address="127.0.0.1", port=harness.port)
     with pytest.raises(RuntimeError):
         harness.loop.run(second.start())
+
+
+def test_streams_beyond_the_limit_are_refused() -> None:
+    h = Harness(authenticator=None, max_streams=2)
+    try:
+        with h.channel() as channel:
+            calls = [stream(channel), stream(channel)]
+            extra = stub(channel).StreamAlerts(alerts_pb2.StreamAlertsRequest(), timeout=10)
+            with pytest.raises(grpc.RpcError) as err:
+                next(extra)
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            calls.pop().cancel()  # a slot frees up when a stream closes
+            assert _eventually(lambda: h.broadcast.subscriber_count == 1)
+            again = stream(channel)
+            published = h.publish()
+            assert next(again).id == published.id and next(calls[0]).id == published.id
+    finally:
+        h.close()

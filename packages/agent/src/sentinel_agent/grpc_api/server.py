@@ -34,6 +34,7 @@ log = structlog.get_logger("ebpfsentinel.grpc")
 SERVICE_NAME: str = alerts_pb2.DESCRIPTOR.services_by_name["AlertStreamService"].full_name
 HEALTH_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 BATCH = 256
+MAX_STREAMS = 128  # concurrent StreamAlerts calls; more are refused with RESOURCE_EXHAUSTED
 
 # Contract §3 keepalive: HTTP/2 ping every 30 s, dead after 10 s without an answer, also on
 # streams that carry no data (an idle alert stream is the normal case). Client pings every 10 s
@@ -73,11 +74,16 @@ class _Waker:
 
 class AlertStreamServicer(alerts_pb2_grpc.AlertStreamServiceServicer):
     def __init__(
-        self, broadcast: AlertBroadcast, authenticator: Authenticator | None, capacity: int = DEFAULT_QUEUE
+        self,
+        broadcast: AlertBroadcast,
+        authenticator: Authenticator | None,
+        capacity: int = DEFAULT_QUEUE,
+        max_streams: int = MAX_STREAMS,
     ) -> None:
         self._broadcast = broadcast
         self._authenticator = authenticator
         self._capacity = capacity
+        self._max_streams = max_streams
         self._closing = False
         self._wakeups: set[asyncio.Event] = set()
 
@@ -105,6 +111,10 @@ class AlertStreamServicer(alerts_pb2_grpc.AlertStreamServiceServicer):
         subject = await self._authenticate(context)
         if self._closing:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "the agent is shutting down")
+        if len(self._wakeups) >= self._max_streams:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"too many alert streams (limit {self._max_streams})"
+            )
         wanted = AlertFilter.from_request(
             request.min_severity, request.component, request.mitre_tactic, request.mitre_technique_id
         )
@@ -149,8 +159,9 @@ class GrpcAlertServer:
         reflection: bool = False,
         tls: TlsSection | None = None,
         capacity: int = DEFAULT_QUEUE,
+        max_streams: int = MAX_STREAMS,
     ) -> None:
-        self.servicer = AlertStreamServicer(broadcast, authenticator, capacity)
+        self.servicer = AlertStreamServicer(broadcast, authenticator, capacity, max_streams)
         self._bind_address = bind_address
         self._port = port
         self._reflection = reflection
