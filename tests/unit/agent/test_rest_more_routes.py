@@ -192,7 +192,7 @@ def test_config_masks_every_secret(client: TestClient) -> None:
     body = response.json()
     assert body["alerting"]["smtp"]["password"] == "***"
     assert body["alerting"]["routes"][0]["webhook_headers"] == {"X-Token": "***"}
-    assert body["auth"]["api_keys"][0] == {"name": "ops", "key": "***", "role": "admin"}
+    assert body["auth"]["api_keys"][0] == {"name": "ops", "key": "***", "role": "admin", "namespaces": []}
     assert body["auth"]["api_key_salt"] == "***"
     assert body["threatintel"]["feeds"][0]["auth_header"] == "***"
     assert body["agent"]["interfaces"] == ["lo"]  # non-secrets untouched

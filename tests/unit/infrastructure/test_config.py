@@ -178,7 +178,7 @@ def test_a_world_readable_file_with_secrets_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"readable by every user \(mode 644\).*auth.api_keys\[\].key"):
         load_config(path, environ={})
     path.chmod(0o640)
-    assert load_config(path, environ={}).config.auth == {"api_keys": [{"name": "ops", "key": "sk-secret"}]}
+    assert load_config(path, environ={}).config.auth.api_keys[0].key == "sk-secret"
     plain = write(tmp_path, MINIMAL)
     plain.chmod(0o644)
     load_config(plain, environ={})  # no secrets: readable is fine

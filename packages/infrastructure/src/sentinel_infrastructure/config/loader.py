@@ -26,7 +26,9 @@ from sentinel_domain.firewall import (
     parse_mode,
 )
 from sentinel_domain.ratelimit import RateLimitPolicySet
+from sentinel_infrastructure.config.agent_checks import agent_issues
 from sentinel_infrastructure.config.alerting import alerting_issues
+from sentinel_infrastructure.config.auth import auth_issues
 from sentinel_infrastructure.config.checks import secrets_in_world_readable_file, unknown_nested_keys
 from sentinel_infrastructure.config.detection import DetectionRules, build_detection
 from sentinel_infrastructure.config.errors import ConfigError, ConfigIssue
@@ -270,7 +272,7 @@ def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIs
         add("http_port, grpc_port and metrics_port must be distinct", ["agent", "http_port"])
     try:
         bind = ipaddress.ip_address(agent.bind_address)
-        if not bind.is_loopback and not agent.allow_unauthenticated_api:
+        if not bind.is_loopback and not agent.allow_unauthenticated_api and not config.auth.enabled:
             add(
                 f"bind_address {bind} is not loopback and the API has no authentication; set "
                 "agent.allow_unauthenticated_api: true to accept that",
@@ -323,6 +325,10 @@ def _semantic_issues(config: Config, tree: Any, base_dir: Path) -> list[ConfigIs
         add(str(exc).removeprefix(f"{field}: ") if field else str(exc), where)
     for path, message in alerting_issues(config.alerting):
         add(message, ["alerting", *path])
+    for path, message in agent_issues(config.agent, base_dir):
+        add(message, path)
+    for path, message in auth_issues(config.auth, base_dir):
+        add(message, ["auth", *path])
     if not issues:
         try:
             build_firewall_policy(config)

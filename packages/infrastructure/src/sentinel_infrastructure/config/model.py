@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from sentinel_infrastructure.config.alerting import AlertingSection
+from sentinel_infrastructure.config.auth import AuthSection
 from sentinel_infrastructure.config.detection import (
     DlpSection,
     DnsSection,
@@ -107,7 +108,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     l7: L7Section = msgspec.field(default_factory=L7Section)
     alerting: AlertingSection = msgspec.field(default_factory=AlertingSection)
     audit: AuditSection = msgspec.field(default_factory=AuditSection)
-    auth: _Opaque | None = None
+    auth: AuthSection = msgspec.field(default_factory=AuthSection)
     ddos: _Opaque | None = None
     conntrack: _Opaque | None = None
     container: _Opaque | None = None
