@@ -77,6 +77,7 @@ def icmp() -> bytes:
 def ipv4(
     proto: int,
     l4: bytes,
+    *,
     ihl: int = 5,
     total: int | None = None,
     frag: int = 0,
@@ -173,8 +174,8 @@ def corpus() -> list[Case]:
     v4 = eth(0x0800) + ipv4(TCP, tcp())
     ip_len = len(v4) - 14
 
-    def v4_with(**kw: int) -> bytes:
-        return eth(0x0800) + ipv4(TCP, tcp(), **kw)
+    def v4_with(ihl: int = 5, total: int | None = None, version: int = 4) -> bytes:
+        return eth(0x0800) + ipv4(TCP, tcp(), ihl=ihl, total=total, version=version)
 
     for total in (ip_len + 1, 1500, 65535):
         cases.append(Case(f"IPv4 total length {total} beyond the frame", v4_with(total=total), MALFORMED))
