@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from _agent import AgentProcess, agent_yaml, free_port
+from _agent import AgentProcess, agent_yaml, free_port, wait_until
 from _traffic import count_arrivals, send_syns
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -95,61 +95,63 @@ def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
         config = tmp_path / "agent.yaml"
         config.write_text(text)
         peer_word = int(ipaddress.IPv4Address(lab.peer_ip))
-        with (
-            AgentProcess(config, port, tmp_path / "agent.log") as agent,
-            grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
-        ):
-            health = health_pb2_grpc.HealthStub(channel)
-            for service in ("", "ebpfsentinel.v1.AlertStreamService"):
-                reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
-                assert reply.status == health_pb2.HealthCheckResponse.SERVING
-            assert "ebpfsentinel.v1.AlertStreamService" in _list_services(channel)
+        agent = AgentProcess(config, port, tmp_path / "agent.log")
+        try:
+            with agent, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                for service in ("", "ebpfsentinel.v1.AlertStreamService"):
+                    reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                assert "ebpfsentinel.v1.AlertStreamService" in _list_services(channel)
 
-            firewall = Stream(channel, component="firewall")
-            ratelimit = Stream(channel, component="RateLimit", mitre_technique_id="t1498")
+                firewall = Stream(channel, component="firewall")
+                ratelimit = Stream(channel, component="RateLimit", mitre_technique_id="t1498")
 
-            r1 = ratelimit.take(syn_burst(lab))  # R1
-            assert lab.ping_from_peer(lab.host_ip, count=2) == 0  # F1
-            f1 = firewall.take(2)
-            r2 = ratelimit.take(syn_burst(lab))  # R2
-            assert lab.ping_from_peer(lab.host_ip, count=1) == 0  # F2
-            f2 = firewall.take(1)
+                r1 = ratelimit.take(syn_burst(lab))  # R1
+                assert lab.ping_from_peer(lab.host_ip, count=2) == 0  # F1
+                f1 = firewall.take(2)
+                r2 = ratelimit.take(syn_burst(lab))  # R2
+                assert lab.ping_from_peer(lab.host_ip, count=1) == 0  # F2
+                f2 = firewall.take(1)
 
-            assert [e.component for e in f1 + f2] == ["firewall"] * 3
-            assert {e.component for e in r1 + r2} == {"ratelimit"}
-            event = f1[0]
-            assert (event.rule_id, event.severity, event.action, event.protocol) == (
-                "deny-ping",
-                "medium",
-                "block",
-                1,
-            )
-            assert list(event.src_addr) == [peer_word, 0, 0, 0] and event.is_ipv6 is False
-            assert (event.mitre_technique_id, event.mitre_tactic) == ("T1046", "discovery")
-            assert (event.confidence, event.direction, event.src_domain_score) == (-1, -1, -1)
-            syn = r1[0]
-            assert (syn.rule_id, syn.dst_port, syn.protocol, syn.mitre_technique_id) == (
-                "syn-cap",
-                DPORT,
-                6,
-                "T1498",
-            )
+                assert [e.component for e in f1 + f2] == ["firewall"] * 3
+                assert {e.component for e in r1 + r2} == {"ratelimit"}
+                event = f1[0]
+                assert (event.rule_id, event.severity, event.action, event.protocol) == (
+                    "deny-ping",
+                    "medium",
+                    "block",
+                    1,
+                )
+                assert list(event.src_addr) == [peer_word, 0, 0, 0] and event.is_ipv6 is False
+                assert (event.mitre_technique_id, event.mitre_tactic) == ("T1046", "discovery")
+                assert (event.confidence, event.direction, event.src_domain_score) == (-1, -1, -1)
+                syn = r1[0]
+                assert (syn.rule_id, syn.dst_port, syn.protocol, syn.mitre_technique_id) == (
+                    "syn-cap",
+                    DPORT,
+                    6,
+                    "T1498",
+                )
 
-            # The streams carried exactly what the agent recorded, in order.
-            stored = agent.get("/api/v1/alerts?limit=1000")[1]["alerts"]
-            assert [e.id for e in f1 + f2] == [
-                a["id"] for a in reversed(stored) if a["component"] == "firewall"
-            ]
-            assert [e.id for e in r1 + r2] == [
-                a["id"] for a in reversed(stored) if a["component"] == "ratelimit"
-            ]
+                # The streams carried exactly what the agent recorded (the store writes in batches).
+                def stored(component: str) -> list[str]:
+                    alerts = agent.get(f"/api/v1/alerts?component={component}&limit=1000")[1]["alerts"]
+                    return sorted(a["id"] for a in alerts)
 
-            # SIGTERM with both streams open: they end cleanly and the agent exits promptly.
-            agent.signal(signal.SIGTERM)
-            assert agent.proc.wait(timeout=10) == 0
-            assert firewall.ended() and ratelimit.ended()
-            assert firewall.call.code() == grpc.StatusCode.OK
-            assert agent.events("grpc server stopped")
+                for events, component in ((f1 + f2, "firewall"), (r1 + r2, "ratelimit")):
+                    count = len(events)
+                    assert wait_until(lambda c=component, n=count: len(stored(c)) >= n)
+                    assert sorted(e.id for e in events) == stored(component)
+
+                # SIGTERM with both streams open: they end cleanly and the agent exits promptly.
+                agent.signal(signal.SIGTERM)
+                assert agent.proc.wait(timeout=10) == 0
+                assert firewall.ended() and ratelimit.ended()
+                assert firewall.call.code() == grpc.StatusCode.OK
+                assert agent.events("grpc server stopped")
+        finally:
+            agent.stop()  # also when it never became ready
 
 
 def _list_services(channel: grpc.Channel) -> set[str]:
