@@ -11,7 +11,7 @@ MAX_ID = 256  # ids
 MAX_SHORT = 128  # action / protocol / algorithm
 MAX_TEXT = 512  # CIDR and pattern strings
 
-RouteSpec = tuple[str, Any, list[str]]
+RouteSpec = Any  # a (path, handler, methods) tuple, or a registry Endpoint (which unpacks as one)
 
 
 class BadRequestError(ValueError):

@@ -3,8 +3,10 @@
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest.registry import Endpoint, Param, int_param, str_param
 from sentinel_domain.alert import Alert
 from sentinel_domain.common import DomainError, parse_severity
 from sentinel_ports.alert_store import AlertQuery, AlertStore
@@ -106,8 +108,8 @@ def parse_query(params: Any) -> AlertQuery:
     )
 
 
-def alert_routes(store: AlertStore | None) -> list[tuple[str, Any, list[str]]]:
-    async def list_alerts(request: Request) -> Response:
+def alert_routes(store: AlertStore | None) -> list[Endpoint]:
+    async def list_alerts(request: Request) -> Any:
         if store is None:
             return error(503, "SERVICE_UNAVAILABLE", "alert storage is not available")
         try:
@@ -115,24 +117,54 @@ def alert_routes(store: AlertStore | None) -> list[tuple[str, Any, list[str]]]:
         except BadRequestError as exc:
             return error(400, exc.code, str(exc))
         page = store.query(query)
-        return JSONResponse(
-            {
-                "alerts": [alert_response(a) for a in page.alerts],
-                "total": page.total,
-                "limit": query.limit,
-                "offset": query.offset,
-            }
-        )
+        return {
+            "alerts": [alert_response(a) for a in page.alerts],
+            "total": page.total,
+            "limit": query.limit,
+            "offset": query.offset,
+        }
 
-    async def mark_false_positive(request: Request) -> Response:
+    async def mark_false_positive(request: Request) -> Any:
         if store is None:
             return error(503, "SERVICE_UNAVAILABLE", "alert storage is not available")
         alert_id = request.path_params["id"]
         if len(alert_id) > 256 or not store.mark_false_positive(alert_id):
             return error(404, "ALERT_NOT_FOUND", f"no alert with id '{alert_id[:256]}'")
-        return JSONResponse({"alert_id": alert_id, "marked": True})
+        return {"alert_id": alert_id, "marked": True}
 
     return [
-        ("/api/v1/alerts", list_alerts, ["GET"]),
-        ("/api/v1/alerts/{id}/false-positive", mark_false_positive, ["POST"]),
+        Endpoint(
+            "GET",
+            "/api/v1/alerts",
+            list_alerts,
+            "Alert history, newest first (total is the store's count)",
+            "alerts",
+            m.AlertPage,
+            errors=(400, 503),
+            params=QUERY_PARAMS,
+        ),
+        Endpoint(
+            "POST",
+            "/api/v1/alerts/{id}/false-positive",
+            mark_false_positive,
+            "Mark an alert as a false positive (idempotent)",
+            "alerts",
+            m.FalsePositiveResponse,
+            errors=(404, 503),
+        ),
     ]
+
+
+SEVERITIES = ["low", "medium", "high", "critical"]
+QUERY_PARAMS = (
+    str_param("component", "only this component (exact)"),
+    str_param("min_severity", "at least this severity (case-insensitive)", 256, examples=SEVERITIES),
+    str_param("rule_id", "only this rule"),
+    Param("false_positive", {"type": "string", "enum": ["true", "false"]}, "only (not) false positives"),
+    int_param("from", "from this timestamp (ns since the epoch)", 0, 2**64 - 1),
+    int_param("to", "up to this timestamp (ns since the epoch)", 0, 2**64 - 1),
+    str_param("tactic", "only this MITRE tactic"),
+    str_param("technique", "only this MITRE technique id"),
+    int_param("limit", "page size", 0, MAX_LIMIT, 100),
+    int_param("offset", "alerts to skip", 0, 10**19 - 1, 0),
+)

@@ -8,10 +8,11 @@ which is exactly what the engines were built from and is replaced on reload.
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from sentinel_agent.rest._common import RouteSpec, error
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest._common import error
 from sentinel_agent.rest.ips import rule_body
+from sentinel_agent.rest.registry import Endpoint
 from sentinel_domain.ids import IdsRule
 from sentinel_domain.l7 import rule_to_dict
 from sentinel_domain.threatintel import FeedConfig, Ioc, IocKind, ThreatIntelError
@@ -69,7 +70,7 @@ def ioc_body(ioc: Ioc) -> dict[str, Any]:
     }
 
 
-def detection_routes(runtime: Any) -> list[RouteSpec]:
+def detection_routes(runtime: Any) -> list[Endpoint]:
     def rules() -> Any:
         return runtime.loaded.detection
 
@@ -78,71 +79,80 @@ def detection_routes(runtime: Any) -> list[RouteSpec]:
         loaded = getattr(runtime.detection, "loaded_iocs", None) or ()
         return [i for i in loaded if i.kind is IocKind.IP]
 
-    async def ids_status(_: Request) -> Response:
+    async def ids_status(_: Request) -> Any:
         if runtime.detection.ids_engine is None or rules() is None:
             return error(404, "SERVICE_NOT_AVAILABLE", "the IDS is not running")
         cfg = runtime.loaded.config.ids
-        return JSONResponse(
-            {"enabled": cfg.enabled, "mode": _mode(cfg.mode), "rule_count": len(rules().ids_rules)}
-        )
+        return {"enabled": cfg.enabled, "mode": _mode(cfg.mode), "rule_count": len(rules().ids_rules)}
 
-    async def ids_rules(_: Request) -> Response:
+    async def ids_rules(_: Request) -> Any:
         if runtime.detection.ids_engine is None or rules() is None:
             return error(404, "SERVICE_NOT_AVAILABLE", "the IDS is not running")
         mode = rules().ids_mode.value
-        return JSONResponse([ids_rule_body(r, mode) for r in rules().ids_rules])
+        return [ids_rule_body(r, mode) for r in rules().ids_rules]
 
-    async def dlp_status(_: Request) -> Response:
+    async def dlp_status(_: Request) -> Any:
         cfg = runtime.loaded.config.dlp
         count = len(rules().dlp_patterns) if rules() is not None else 0
-        return JSONResponse({"enabled": cfg.enabled, "mode": _mode(cfg.mode), "pattern_count": count})
+        return {"enabled": cfg.enabled, "mode": _mode(cfg.mode), "pattern_count": count}
 
-    async def dlp_patterns(_: Request) -> Response:
+    async def dlp_patterns(_: Request) -> Any:
         patterns = rules().dlp_patterns if rules() is not None else ()
-        return JSONResponse(
-            [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "regex": p.regex,
-                    "severity": p.severity.label,
-                    "data_type": p.data_type,
-                    "enabled": p.enabled,
-                }
-                for p in patterns
-            ]
-        )
-
-    async def ti_status(_: Request) -> Response:
-        cfg = runtime.loaded.config.threatintel
-        return JSONResponse(
+        return [
             {
-                "enabled": cfg.enabled,
-                "mode": _mode(cfg.mode),
-                "ioc_count": len(address_iocs()),
-                "feed_count": len(cfg.feeds),
+                "id": p.id,
+                "name": p.name,
+                "regex": p.regex,
+                "severity": p.severity.label,
+                "data_type": p.data_type,
+                "enabled": p.enabled,
             }
-        )
+            for p in patterns
+        ]
 
-    async def ti_iocs(_: Request) -> Response:
-        return JSONResponse([ioc_body(i) for i in address_iocs()])
+    async def ti_status(_: Request) -> Any:
+        cfg = runtime.loaded.config.threatintel
+        return {
+            "enabled": cfg.enabled,
+            "mode": _mode(cfg.mode),
+            "ioc_count": len(address_iocs()),
+            "feed_count": len(cfg.feeds),
+        }
 
-    async def ti_feeds(_: Request) -> Response:
+    async def ti_iocs(_: Request) -> Any:
+        return [ioc_body(i) for i in address_iocs()]
+
+    async def ti_feeds(_: Request) -> Any:
         fetched = getattr(runtime.detection, "feeds_last_fetched", None) or {}
-        return JSONResponse([feed_body(f, fetched) for f in runtime.loaded.config.threatintel.feeds])
+        return [feed_body(f, fetched) for f in runtime.loaded.config.threatintel.feeds]
 
-    async def l7_rules(_: Request) -> Response:
+    async def l7_rules(_: Request) -> Any:
         service = getattr(runtime, "l7_rules", None)  # YAML + API rules (L7RuleService)
         l7 = service.rules() if service is not None else rules().l7_rules if rules() is not None else ()
-        return JSONResponse([rule_to_dict(r) for r in sorted(l7, key=lambda r: r.priority)])
+        return [rule_to_dict(r) for r in sorted(l7, key=lambda r: r.priority)]
+
+    def get(path: str, handler: Any, summary: str, tag: str, model: Any, **kw: Any) -> Endpoint:
+        return Endpoint("GET", path, handler, summary, tag, model, **kw)
 
     return [
-        ("/api/v1/ids/status", ids_status, ["GET"]),
-        ("/api/v1/ids/rules", ids_rules, ["GET"]),
-        ("/api/v1/dlp/status", dlp_status, ["GET"]),
-        ("/api/v1/dlp/patterns", dlp_patterns, ["GET"]),
-        ("/api/v1/threatintel/status", ti_status, ["GET"]),
-        ("/api/v1/threatintel/iocs", ti_iocs, ["GET"]),
-        ("/api/v1/threatintel/feeds", ti_feeds, ["GET"]),
-        ("/api/v1/firewall/l7-rules", l7_rules, ["GET"]),
+        get("/api/v1/ids/status", ids_status, "IDS status", "ids", m.IdsStatusResponse, errors=(404,)),
+        get("/api/v1/ids/rules", ids_rules, "IDS rules", "ids", list[m.IdsRuleResponse], errors=(404,)),
+        get("/api/v1/dlp/status", dlp_status, "DLP status", "dlp", m.DlpStatusResponse),
+        get("/api/v1/dlp/patterns", dlp_patterns, "DLP patterns", "dlp", list[m.DlpPatternResponse]),
+        get(
+            "/api/v1/threatintel/status",
+            ti_status,
+            "Threat-intelligence status",
+            "threatintel",
+            m.ThreatIntelStatusResponse,
+        ),
+        get("/api/v1/threatintel/iocs", ti_iocs, "Address IOCs in force", "threatintel", list[m.IocResponse]),
+        get("/api/v1/threatintel/feeds", ti_feeds, "Configured feeds", "threatintel", list[m.FeedResponse]),
+        get(
+            "/api/v1/firewall/l7-rules",
+            l7_rules,
+            "L7 firewall rules, by priority",
+            "firewall",
+            list[m.L7RuleResponse],
+        ),
     ]

@@ -12,18 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from sentinel_agent.rest._common import (
-    MAX_TEXT,
-    BadRequestError,
-    RouteSpec,
-    error,
-    paging,
-    read_object,
-    text_field,
-    unavailable,
-)
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest._common import MAX_TEXT, BadRequestError, error, paging, unavailable
+from sentinel_agent.rest.registry import Endpoint, Param, decode_body, int_param, str_param
 from sentinel_domain.dns import DnsCache, DomainNameError, parse_config_patterns
 
 API_SOURCE = "api"
@@ -142,55 +134,53 @@ def reputation_page(engine: Any, params: Any, now: float) -> dict[str, Any]:
     }
 
 
-def dns_routes(runtime: Any) -> list[RouteSpec]:
+def dns_routes(runtime: Any) -> list[Endpoint]:
     def service() -> Any:
         return runtime.detection.dns
 
     async def in_thread(fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
-    async def status(_: Request) -> Response:
+    async def status(_: Request) -> Any:
         dns = service()
         if dns is None:
             body = {"blocklist_pattern_count": 0, "blocklist_domains_blocked": 0, "blocklist_ips_injected": 0}
-            return JSONResponse({"enabled": False, **body})
-        return JSONResponse({"enabled": True, **_blocklist_counts(runtime, dns)})
+            return {"enabled": False, **body}
+        return {"enabled": True, **_blocklist_counts(runtime, dns)}
 
-    async def cache(request: Request) -> Response:
+    async def cache(request: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
         try:
-            return JSONResponse(await in_thread(cache_page, dns, request.query_params, time.time()))
+            return await in_thread(cache_page, dns, request.query_params, time.time())
         except BadRequestError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
 
-    async def flush(_: Request) -> Response:
+    async def flush(_: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
-        return JSONResponse({"flushed_entries": await in_thread(flush_cache, dns)})
+        return {"flushed_entries": await in_thread(flush_cache, dns)}
 
-    async def stats(_: Request) -> Response:
+    async def stats(_: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
         with _locked(dns):
             s = dns.cache.stats()
             counts = _blocklist_counts(runtime, dns)
-        return JSONResponse(
-            {
-                "total_entries": s.entries,
-                "hit_count": s.hits,
-                "miss_count": s.misses,
-                "eviction_count": s.evictions,
-                "expired_count": s.expired,
-                "top_queried": [{"domain": d, "query_count": c} for d, c in s.top_queried],
-                **counts,
-            }
-        )
+        return {
+            "total_entries": s.entries,
+            "hit_count": s.hits,
+            "miss_count": s.misses,
+            "eviction_count": s.evictions,
+            "expired_count": s.expired,
+            "top_queried": [{"domain": d, "query_count": c} for d, c in s.top_queried],
+            **counts,
+        }
 
-    async def blocklist(_: Request) -> Response:
+    async def blocklist(_: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
@@ -198,28 +188,25 @@ def dns_routes(runtime: Any) -> list[RouteSpec]:
         matches = getattr(dns, "pattern_matches", {})  # per-pattern hit counts, when tracked
         with _locked(dns):
             texts = sorted({p.text for p in dns.domains.patterns()})
-        return JSONResponse(
-            [{"pattern": t, "action": action, "match_count": int(matches.get(t, 0))} for t in texts]
-        )
+        return [{"pattern": t, "action": action, "match_count": int(matches.get(t, 0))} for t in texts]
 
-    async def reputation(request: Request) -> Response:
+    async def reputation(request: Request) -> Any:
         dns = service()
         engine = dns.reputation if dns is not None else None
         if engine is None:
             return unavailable("domain reputation (dns.reputation.enabled)")
         try:
             with _locked(dns):
-                return JSONResponse(reputation_page(engine, request.query_params, time.time()))
+                return reputation_page(engine, request.query_params, time.time())
         except BadRequestError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
 
-    async def add_domain(request: Request) -> Response:
+    async def add_domain(request: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
         try:
-            data = await read_object(request, frozenset({"domain"}))
-            text = text_field(data, "domain", MAX_TEXT, required=True) or ""
+            text = (await decode_body(request, m.DomainBlockRequest)).domain
             (pattern,) = parse_config_patterns([text], API_SOURCE)
         except BadRequestError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
@@ -228,9 +215,9 @@ def dns_routes(runtime: Any) -> list[RouteSpec]:
         with _locked(dns):
             added = pattern not in dns.domains.patterns(API_SOURCE)
             dns.domains.add(pattern)
-        return JSONResponse({"domain": pattern.text, "added": added})
+        return {"domain": pattern.text, "added": added}
 
-    async def remove_domain(request: Request) -> Response:
+    async def remove_domain(request: Request) -> Any:
         dns = service()
         if dns is None:
             return unavailable("DNS intelligence")
@@ -243,15 +230,90 @@ def dns_routes(runtime: Any) -> list[RouteSpec]:
             removed = dns.domains.remove(pattern)
         if not removed:
             return error(404, "PATTERN_NOT_FOUND", f"no API blocklist pattern '{pattern.text}'")
-        return JSONResponse({"domain": pattern.text, "removed": True})
+        return {"domain": pattern.text, "removed": True}
 
+    paging_params = (
+        int_param("page", "page number, from 0", 0, MAX_PAGE, 0),
+        int_param("page_size", "entries per page", 1, 500, 50),
+    )
     return [
-        ("/api/v1/dns/status", status, ["GET"]),
-        ("/api/v1/dns/cache", cache, ["GET"]),
-        ("/api/v1/dns/cache", flush, ["DELETE"]),
-        ("/api/v1/dns/stats", stats, ["GET"]),
-        ("/api/v1/dns/blocklist", blocklist, ["GET"]),
-        ("/api/v1/domains/reputation", reputation, ["GET"]),
-        ("/api/v1/domains/blocklist", add_domain, ["POST"]),
-        ("/api/v1/domains/blocklist/{domain}", remove_domain, ["DELETE"]),
+        Endpoint("GET", "/api/v1/dns/status", status, "DNS intelligence status", "dns", m.DnsStatusResponse),
+        Endpoint(
+            "GET",
+            "/api/v1/dns/cache",
+            cache,
+            "Cached domains and their live addresses",
+            "dns",
+            m.DnsCachePage,
+            errors=(400, 503),
+            params=(
+                str_param("domain", "domains containing this text", MAX_TEXT),
+                str_param("ip", "domains that resolved to this address (reverse lookup)", 64),
+                *paging_params,
+            ),
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/dns/cache",
+            flush,
+            "Empty the DNS cache",
+            "dns",
+            m.DnsFlushResponse,
+            errors=(503,),
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/dns/stats",
+            stats,
+            "DNS cache statistics",
+            "dns",
+            m.DnsStatsResponse,
+            errors=(503,),
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/dns/blocklist",
+            blocklist,
+            "Domain blocklist patterns",
+            "dns",
+            list[m.DnsBlocklistEntry],
+            errors=(503,),
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/domains/reputation",
+            reputation,
+            "Domain reputation scores, highest first",
+            "domains",
+            m.ReputationPage,
+            errors=(400, 503),
+            params=(
+                str_param("domain", "this domain only (exact)", MAX_TEXT),
+                Param("min_score", {"type": "number"}, "at least this score"),
+                *paging_params,
+            ),
+        ),
+        Endpoint(
+            "POST",
+            "/api/v1/domains/blocklist",
+            add_domain,
+            "Block a domain (exact or *.suffix)",
+            "domains",
+            m.DomainAddedResponse,
+            request=m.DomainBlockRequest,
+            errors=(400, 503),
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/domains/blocklist/{domain}",
+            remove_domain,
+            "Unblock a domain the API blocked",
+            "domains",
+            m.DomainRemovedResponse,
+            errors=(404, 503),
+            path_limits={"domain": MAX_TEXT},
+        ),
     ]
+
+
+MAX_PAGE = 10_000_000

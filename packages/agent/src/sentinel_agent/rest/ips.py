@@ -11,22 +11,15 @@ import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from sentinel_agent.rest._common import (
-    MAX_TEXT,
-    BadRequestError,
-    RouteSpec,
-    error,
-    read_object,
-    text_field,
-    unavailable,
-)
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest._common import MAX_TEXT, BadRequestError, error, unavailable
+from sentinel_agent.rest.registry import Endpoint, decode_body
 from sentinel_domain.common import IpAddress, IpNetwork
 from sentinel_domain.ids import IdsRule, RuleMode
 from sentinel_domain.ips import BlacklistEntry, BlacklistRefusedError, IpsError, NotBlacklistedError
 
-BLACKLIST_FIELDS = frozenset({"ip", "reason", "ttl_secs"})
 DOMAIN_SOURCES = (("dns-blocklist: ", "dns-blocklist"), ("reputation: ", "reputation"))
 
 
@@ -79,52 +72,48 @@ def domain_block(entry: BlacklistEntry, now: float) -> dict[str, Any] | None:
     return None
 
 
-def ips_routes(runtime: Any) -> list[RouteSpec]:
+def ips_routes(runtime: Any) -> list[Endpoint]:
     def enforcer() -> Any:
         return runtime.detection.ips
 
-    async def list_rules(_: Request) -> Response:
+    async def list_rules(_: Request) -> Any:
         rules = runtime.loaded.detection
         mode = runtime.loaded.config.ips.mode.strip().lower()
         default = RuleMode.BLOCK.value if mode in ("block", "enforce") else RuleMode.ALERT.value
-        return JSONResponse([rule_body(r, default) for r in rules.prevention_rules] if rules else [])
+        return [rule_body(r, default) for r in rules.prevention_rules] if rules else []
 
-    async def list_blacklist(_: Request) -> Response:
+    async def list_blacklist(_: Request) -> Any:
         ips = enforcer()
         if ips is None:
-            return JSONResponse([])
+            return []
         entries = await asyncio.get_running_loop().run_in_executor(None, ips.entries)
         now = time.time()
-        return JSONResponse([entry_body(e, now) for e in entries])
+        return [entry_body(e, now) for e in entries]
 
-    async def domain_blocks(_: Request) -> Response:
+    async def domain_blocks(_: Request) -> Any:
         ips = enforcer()
         if ips is None:
-            return JSONResponse([])
+            return []
         entries = await asyncio.get_running_loop().run_in_executor(None, ips.entries)
         now = time.time()
-        return JSONResponse([b for b in (domain_block(e, now) for e in entries) if b is not None])
+        return [b for b in (domain_block(e, now) for e in entries) if b is not None]
 
-    async def add(request: Request) -> Response:
+    async def add(request: Request) -> Any:
         ips = enforcer()
         if ips is None:
             return unavailable("the IPS (ips.enabled with the firewall loaded)")
         try:
-            data = await read_object(request, BLACKLIST_FIELDS)
-            target = parse_target(text_field(data, "ip", MAX_TEXT, required=True) or "")
-            reason = text_field(data, "reason", MAX_TEXT)
-            ttl = data.get("ttl_secs")
-            if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)):
-                raise BadRequestError("ttl_secs must be an integer")
+            data = await decode_body(request, m.BlacklistRequest)
+            target = parse_target(data.ip)
             loop = asyncio.get_running_loop()
-            entry = await loop.run_in_executor(None, ips.add_manual, target, ttl, reason)
+            entry = await loop.run_in_executor(None, ips.add_manual, target, data.ttl_secs, data.reason)
         except BlacklistRefusedError as exc:
             return error(400, "IPS_BLACKLIST_ERROR", str(exc))
         except (BadRequestError, IpsError) as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
         body = entry_body(entry, time.time())
         del body["auto_generated"]
-        return JSONResponse(body, status_code=201)
+        return body
 
     async def remove(request: Request) -> Response:
         ips = enforcer()
@@ -140,9 +129,42 @@ def ips_routes(runtime: Any) -> list[RouteSpec]:
         return Response(status_code=204)
 
     return [
-        ("/api/v1/ips/rules", list_rules, ["GET"]),
-        ("/api/v1/ips/blacklist", list_blacklist, ["GET"]),
-        ("/api/v1/ips/blacklist", add, ["POST"]),
-        ("/api/v1/ips/blacklist/{ip:path}", remove, ["DELETE"]),
-        ("/api/v1/ips/domain-blocks", domain_blocks, ["GET"]),
+        Endpoint("GET", "/api/v1/ips/rules", list_rules, "IPS rules", "ips", list[m.IpsRuleResponse]),
+        Endpoint(
+            "GET",
+            "/api/v1/ips/blacklist",
+            list_blacklist,
+            "Blacklisted addresses and networks",
+            "ips",
+            list[m.BlacklistEntryResponse],
+        ),
+        Endpoint(
+            "POST",
+            "/api/v1/ips/blacklist",
+            add,
+            "Blacklist an address or network (enforced in the kernel)",
+            "ips",
+            m.BlacklistAddedResponse,
+            status=201,
+            request=m.BlacklistRequest,
+            errors=(400, 503),
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/ips/blacklist/{ip:path}",
+            remove,
+            "Remove a blacklist entry (an address, or a network as a.b.c.d/len)",
+            "ips",
+            status=204,
+            errors=(400, 404, 503),
+            path_limits={"ip": MAX_TEXT},
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/ips/domain-blocks",
+            domain_blocks,
+            "Blacklist entries caused by DNS intelligence",
+            "ips",
+            list[m.DomainBlockResponse],
+        ),
     ]

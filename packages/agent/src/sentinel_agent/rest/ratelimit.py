@@ -11,19 +11,11 @@ import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from sentinel_agent.rest._common import (
-    MAX_ID,
-    MAX_SHORT,
-    MAX_TEXT,
-    BadRequestError,
-    RouteSpec,
-    error,
-    read_object,
-    text_field,
-    unavailable,
-)
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest._common import MAX_ID, BadRequestError, error, unavailable
+from sentinel_agent.rest.registry import Endpoint, decode_body, set_fields
 from sentinel_application.ratelimit_rules import (
     DuplicateRateLimitRuleError,
     RateLimitRuleNotFoundError,
@@ -32,9 +24,6 @@ from sentinel_application.ratelimit_rules import (
 )
 from sentinel_domain.common import DomainError
 from sentinel_domain.ratelimit import RateLimitPolicy
-
-CREATE_FIELDS = frozenset({"id", "rate", "burst", "src_ip", "action", "algorithm", "enabled"})
-LIMITS = {"id": MAX_ID, "src_ip": MAX_TEXT, "action": MAX_SHORT, "algorithm": MAX_SHORT}
 
 
 def rule_body(rule: RateLimitPolicy) -> dict[str, Any]:
@@ -51,16 +40,6 @@ def rule_body(rule: RateLimitPolicy) -> dict[str, Any]:
         else None,
         "enabled": rule.enabled,
     }
-
-
-def _create_request(data: dict[str, Any]) -> dict[str, Any]:
-    for key, limit in LIMITS.items():
-        text_field(data, key, limit)
-    for key in ("rate", "burst"):
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BadRequestError(f"{key} must be an integer")
-    return {k: v for k, v in data.items() if v is not None}
 
 
 class _ServiceHolder:
@@ -91,28 +70,28 @@ class _ServiceHolder:
             return self._own
 
 
-def ratelimit_routes(runtime: Any) -> list[RouteSpec]:
+def ratelimit_routes(runtime: Any) -> list[Endpoint]:
     holder = _ServiceHolder(runtime)
     missing = "the rate limiter (ratelimit.enabled with xdp_ratelimit loaded)"
 
-    async def list_rules(_: Request) -> Response:
+    async def list_rules(_: Request) -> Any:
         service = holder.get()
         if service is None:
-            return JSONResponse([])
-        return JSONResponse([rule_body(r) for r in service.rules()])
+            return []
+        return [rule_body(r) for r in service.rules()]
 
-    async def create(request: Request) -> Response:
+    async def create(request: Request) -> Any:
         service = holder.get()
         if service is None:
             return unavailable(missing)
         try:
-            body = _create_request(await read_object(request, CREATE_FIELDS))
+            body = set_fields(await decode_body(request, m.CreateRateLimitRuleRequest))
             rule = await asyncio.get_running_loop().run_in_executor(None, service.create, body)
         except DuplicateRateLimitRuleError as exc:
             return error(409, "DUPLICATE_RULE", str(exc))
         except (BadRequestError, DomainError) as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
-        return JSONResponse(rule_body(rule), status_code=201)
+        return rule_body(rule)
 
     async def delete(request: Request) -> Response:
         service = holder.get()
@@ -126,7 +105,32 @@ def ratelimit_routes(runtime: Any) -> list[RouteSpec]:
         return Response(status_code=204)
 
     return [
-        ("/api/v1/ratelimit/rules", list_rules, ["GET"]),
-        ("/api/v1/ratelimit/rules", create, ["POST"]),
-        ("/api/v1/ratelimit/rules/{id}", delete, ["DELETE"]),
+        Endpoint(
+            "GET",
+            "/api/v1/ratelimit/rules",
+            list_rules,
+            "Rate-limit rules in force",
+            "ratelimit",
+            list[m.RateLimitRuleResponse],
+        ),
+        Endpoint(
+            "POST",
+            "/api/v1/ratelimit/rules",
+            create,
+            "Create a rate-limit rule (persisted, audited, applied to the kernel)",
+            "ratelimit",
+            m.RateLimitRuleResponse,
+            status=201,
+            request=m.CreateRateLimitRuleRequest,
+            errors=(400, 409, 503),
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/ratelimit/rules/{id}",
+            delete,
+            "Delete a rate-limit rule",
+            "ratelimit",
+            status=204,
+            errors=(404, 503),
+        ),
     ]

@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-from sentinel_agent.rest._common import RouteSpec
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest.registry import Endpoint
 from sentinel_domain.alert.mitre import ATTACK_VERSION, coverage
 from sentinel_infrastructure.config.alerting import MASK, masked_alerting
 
@@ -103,24 +103,52 @@ def mitre_coverage() -> dict[str, Any]:
     }
 
 
-def status_routes(runtime: Any) -> list[RouteSpec]:
-    async def identity(_: Request) -> JSONResponse:
-        return JSONResponse(_identity(runtime))
+def status_routes(runtime: Any) -> list[Endpoint]:
+    async def identity(_: Request) -> Any:
+        return _identity(runtime)
 
-    async def ebpf_status(_: Request) -> JSONResponse:
-        return JSONResponse(_ebpf_status(runtime))
+    async def ebpf_status(_: Request) -> Any:
+        return _ebpf_status(runtime)
 
-    async def config(_: Request) -> JSONResponse:
-        return JSONResponse(sanitized_config(runtime.loaded.config))
+    async def config(_: Request) -> Any:
+        return sanitized_config(runtime.loaded.config)
 
-    report = mitre_coverage()  # static tables: computed once
+    report = msgspec.convert(mitre_coverage(), m.MitreCoverageResponse)  # static: computed once
 
-    async def mitre(_: Request) -> JSONResponse:
-        return JSONResponse(report)
+    async def mitre(_: Request) -> Any:
+        return report
 
     return [
-        ("/api/v1/agent/identity", identity, ["GET"]),
-        ("/api/v1/ebpf/status", ebpf_status, ["GET"]),
-        ("/api/v1/config", config, ["GET"]),
-        ("/api/v1/mitre/coverage", mitre, ["GET"]),
+        Endpoint(
+            "GET",
+            "/api/v1/agent/identity",
+            identity,
+            "Version, host and management",
+            "agent",
+            m.IdentityResponse,
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/ebpf/status",
+            ebpf_status,
+            "eBPF programs and blocked attachments",
+            "agent",
+            m.EbpfStatusResponse,
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/config",
+            config,
+            "The running configuration, secrets masked as ***",
+            "agent",
+            m.SanitizedConfig,
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/mitre/coverage",
+            mitre,
+            "MITRE ATT&CK techniques the agent reports",
+            "mitre",
+            m.MitreCoverageResponse,
+        ),
     ]
