@@ -5,13 +5,32 @@ Names are unique per lab (tests run in parallel and must never touch real interf
 range 198.18.0.0/15 and the documentation range 2001:db8::/32, which no real network uses.
 """
 
+import contextlib
+import os
+import re
 import secrets
+import signal
 import subprocess
 from dataclasses import dataclass, field
 
 
 def run(*cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def free_subnets(count: int, taken: set[int] | None = None) -> list[int]:
+    """``count`` values of N such that no interface holds an address in 198.18.N.0/24 right now."""
+    out = run("ip", "-4", "-o", "addr", "show", check=False).stdout
+    used = {int(m) for m in re.findall(r"inet 198\.18\.(\d+)\.", out)} | (taken or set())
+    free = [n for n in range(1, 251) if n not in used]
+    if len(free) < count:
+        raise RuntimeError("no free 198.18.N.0/24 lab subnet left")
+    picked: list[int] = []
+    while len(picked) < count:
+        n = free[secrets.randbelow(len(free))]
+        if n not in picked:
+            picked.append(n)
+    return picked
 
 
 @dataclass
@@ -50,6 +69,21 @@ class VethLab:
             raise
         return self
 
+    def add_peer_address(self, address: str) -> None:
+        """One more IPv4 address (same /24) on the namespace side, e.g. a second "attacker"."""
+        self.ns("ip", "addr", "add", f"{address}/24", "dev", self.peer_if)
+
+    def peer_address(self, host: int) -> str:
+        """``198.18.<subnet>.<host>``: an address of the lab's IPv4 subnet."""
+        return f"198.18.{self.subnet}.{host}"
+
+    def ns_pids(self) -> list[int]:
+        """Processes running inside the lab namespace now."""
+        if not self._up:
+            return []
+        out = run("ip", "netns", "pids", self.netns, check=False).stdout
+        return [int(p) for p in out.split() if p.isdigit()]
+
     def ns(self, *cmd: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run ``cmd`` inside the lab namespace."""
         return run("ip", "netns", "exec", self.netns, *cmd, check=check, timeout=timeout)
@@ -77,6 +111,9 @@ class VethLab:
 
     def close(self) -> None:
         if self._up:
+            for pid in self.ns_pids():  # a namespace outlives ``ip netns del`` while a process holds it
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             run("ip", "netns", "del", self.netns, check=False)
             self._up = False
         run("ip", "link", "del", self.host_if, check=False)
