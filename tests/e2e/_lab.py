@@ -96,9 +96,7 @@ class Lab:
 
     def __init__(self, prefix: str = "e2e") -> None:
         self.attacker = VethLab(prefix=f"{prefix}a")
-        self.sink = VethLab(prefix=f"{prefix}s")
-        while self.sink.subnet == self.attacker.subnet:
-            self.sink = VethLab(prefix=f"{prefix}s")
+        self.sink = VethLab(prefix=f"{prefix}s", subnet=self.attacker.subnet % 250 + 1)
         self._opened: list[VethLab] = []
 
     def open(self) -> "Lab":

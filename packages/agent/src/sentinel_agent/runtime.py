@@ -217,12 +217,30 @@ class AgentRuntime:
         state.attach_blocked.append({"program": program, "interface": interface, "reason": reason})
         log.error("program degraded", program=program, interface=interface, reason=reason)
 
+    def check_interfaces(self) -> list[str]:
+        """Interfaces of the running config that no longer exist (deleted while attached): every
+        loaded program is marked blocked there, so ``/readyz`` and ``/api/v1/ebpf/status`` report
+        the agent degraded; the other interfaces are untouched. Returns the missing names."""
+        gone = []
+        for name in self.loaded.config.agent.interfaces:
+            try:
+                ifindex(name)
+            except BpfError:
+                gone.append(name)
+        for name in gone:
+            for state in list(self.programs.values()):
+                if state.loaded and not any(b["interface"] == name for b in state.attach_blocked):
+                    self._block(state.name, name, "interface removed while attached")
+        return gone
+
     def _housekeeping(self) -> None:
-        """Periodic work: expire blocklist entries (TTLs) every 5 s, apply retention every minute."""
+        """Periodic work: expire blocklist entries (TTLs) and notice vanished interfaces every 5 s,
+        apply retention every minute."""
         ticks = 0
         while not self._stop.wait(5.0):
             ticks += 1
             try:
+                self.check_interfaces()
                 self.detection.sweep()
                 if ticks % 12 == 0:
                     self.apply_retention()
