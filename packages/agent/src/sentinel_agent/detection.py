@@ -24,6 +24,7 @@ from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.threatintel_map import BpfIocMap
 from sentinel_adapters.ebpf.uprobe import BpfDlpProbe
 from sentinel_adapters.matching import HyperscanMatcher
+from sentinel_agent.feeds import FeedComposition
 from sentinel_application.alert_factory import AlertIds
 from sentinel_application.dlp_alerts import DlpAlertService
 from sentinel_application.dns_service import DnsService
@@ -38,6 +39,7 @@ from sentinel_domain.ids import IdsEngine, PrefilterKey
 from sentinel_domain.ips import IpsEngine
 from sentinel_domain.l7 import L7Engine
 from sentinel_domain.reputation import ReputationEngine
+from sentinel_domain.threatintel import Ioc
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_infrastructure.config.detection import DetectionRules
 from sentinel_ports.alert_sink import AlertSink
@@ -85,6 +87,7 @@ class DetectionPrograms:
         self.l7_engine = L7Engine(())
         self.l7_ports: frozenset[int] = frozenset()
         self.iocs: BpfIocMap | None = None
+        self.feeds: FeedComposition | None = None  # threat-intel feed fetching (with the IOC map)
         self.dns: DnsService | None = None
         self._ti_attached: list[str] = []
         self._dns_attached: list[str] = []
@@ -143,13 +146,29 @@ class DetectionPrograms:
         with the YAML rules plus the API's, at start, on reload and on every API change)."""
         self.l7_engine = engine
 
+    # -- threat intel: what the REST views read -----------------------------------------------
+    @property
+    def loaded_iocs(self) -> tuple[Ioc, ...]:
+        """The IOC set last loaded from the feeds (every kind; the kernel enforces addresses)."""
+        return self.feeds.service.loaded_iocs if self.feeds is not None else ()
+
+    @property
+    def feeds_last_fetched(self) -> dict[str, int]:
+        return self.feeds.service.last_fetched if self.feeds is not None else {}
+
+    def feed_reload_counts(self) -> dict[tuple[str, str], int]:
+        """(feed id, success|failure) → fetches (``rules_reloads_total{component=<feed>}``)."""
+        return self.feeds.service.reload_counts() if self.feeds is not None else {}
+
     def _start_threatintel(self) -> None:
-        """tc_threatintel with the IOC set (empty until feed fetching lands; see docs/configuration.md)."""
+        """tc_threatintel with the IOC set, kept current by the feed service (agent/feeds.py)."""
         obj = self._load(TC_THREATINTEL)
         if obj is None:
             return
         self.iocs = BpfIocMap(obj)
         self.iocs.load([], time.time())
+        self.feeds = FeedComposition(self._loaded.config.threatintel, self.iocs, lambda: self.dns)
+        self.feeds.start()
         service = ThreatIntelAlertService(self.iocs.feed_id, self._sink, self._ids)
         self._consume(BpfThreatIntelEventSource(obj), service.handle)
         for interface in self._loaded.config.agent.interfaces:
@@ -217,6 +236,8 @@ class DetectionPrograms:
             self.dlp_engine = dlp_engine
         if self.dns is not None:
             self.dns.domains.replace_source("config", rules.dns_patterns)
+        if self.feeds is not None and new.config.threatintel != self._loaded.config.threatintel:
+            self.feeds.reconfigure(new.config.threatintel)
         self._loaded = new
 
     def sweep(self) -> None:
@@ -226,6 +247,9 @@ class DetectionPrograms:
             self.dns.sweep()
 
     def stop(self) -> None:
+        if self.feeds is not None:
+            self.feeds.stop()
+            self.feeds = None
         for interface in self._ti_attached:
             detach_tc(interface, priority=TC_PRIORITY[TC_THREATINTEL])
         for interface in self._dns_attached:

@@ -15,7 +15,6 @@ from sentinel_adapters.alerting.eve_file_sender import EveFileAlertSender, EveFi
 from sentinel_adapters.alerting.lmdb_spool import LmdbAlertSpool
 from sentinel_adapters.alerting.otlp_sender import OtlpAlertSender
 from sentinel_adapters.alerting.smtp_sender import SmtpAlertSender, SmtpTls
-from sentinel_adapters.alerting.ssrf import parse_networks
 from sentinel_adapters.alerting.webhook_sender import WebhookAlertSender
 from sentinel_infrastructure.config.alerting import (
     AlertingSection,
@@ -23,6 +22,7 @@ from sentinel_infrastructure.config.alerting import (
     email_recipients,
     smtp_tls_mode,
 )
+from sentinel_infrastructure.net.ssrf import parse_networks
 from sentinel_ports.alert_sender import AlertSender
 from sentinel_ports.alert_spool import AlertSpool
 

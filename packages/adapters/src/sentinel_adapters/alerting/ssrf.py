@@ -2,10 +2,9 @@
 
 The check happens where the connection is made (an httpcore network backend), so neither DNS
 rebinding nor a redirect (never followed anyway) can reach an address the name did not resolve to
-at check time. Refused: loopback, private (RFC 1918, ULA), link-local, CGNAT (100.64/10),
-multicast, unspecified, reserved/special-purpose (anything not globally routable) and cloud
-metadata addresses; IPv4 embedded in IPv6 (mapped, NAT64, 6to4) is checked as IPv4. An operator
-who needs an internal receiver lists its networks in ``allow_networks``.
+at check time. What is refused is the shared policy of ``sentinel_infrastructure.net.ssrf``
+(loopback, private, link-local, CGNAT, multicast, reserved, cloud metadata …); an operator who
+needs an internal receiver lists its networks in ``allow_networks``.
 """
 
 import asyncio
@@ -13,68 +12,23 @@ import ipaddress
 import socket
 import ssl
 import typing
-from collections.abc import Iterable, Sequence
 
 import httpcore
 import httpx
 
-from sentinel_domain.common import IpAddress, IpNetwork
+from sentinel_domain.common import IpAddress
+from sentinel_infrastructure.net.ssrf import AddressPolicy, ForbiddenDestinationError, parse_networks
 
-# Metadata services that are not covered by the ranges above (Azure's wireserver is public space).
-METADATA = frozenset(ipaddress.ip_address(a) for a in ("168.63.129.16", "169.254.169.254", "fd00:ec2::254"))
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_6TO4 = ipaddress.ip_network("2002::/16")
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "AddressPolicy",
+    "ForbiddenDestinationError",
+    "GuardedNetworkBackend",
+    "GuardedTransport",
+    "parse_networks",
+]
+
 MAX_RESPONSE_BYTES = 64 * 1024
-
-
-class ForbiddenDestinationError(Exception):
-    """The destination resolved to an address the guard refuses."""
-
-
-def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address in _6TO4:
-        return address.sixtofour
-    return None
-
-
-def refusal_reason(address: IpAddress) -> str | None:
-    """Why ``address`` must not be contacted, or None when it is a public unicast address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = _embedded_v4(address)
-        if inner is not None:
-            reason = refusal_reason(inner)
-            return f"{reason} (embedded in {address})" if reason else None
-    checks = (
-        (address in METADATA, "cloud metadata"),
-        (address.is_unspecified, "unspecified"),
-        (address.is_loopback, "loopback"),
-        (address.is_link_local, "link-local"),
-        (address.is_multicast, "multicast"),
-        (address.version == 4 and address in _CGNAT, "CGNAT"),
-        (address.is_private, "private"),
-        (address.is_reserved, "reserved"),
-        (not address.is_global, "not globally routable"),
-    )
-    return next((reason for hit, reason in checks if hit), None)
-
-
-class AddressPolicy:
-    """Refuse by :func:`refusal_reason` unless the address is inside an allow-listed network."""
-
-    def __init__(self, allow_networks: Iterable[IpNetwork] = ()) -> None:
-        self.allow_networks = tuple(allow_networks)
-
-    def check(self, host: str, address: IpAddress) -> None:
-        if any(address.version == net.version and address in net for net in self.allow_networks):
-            return
-        reason = refusal_reason(address)
-        if reason is not None:
-            raise ForbiddenDestinationError(f"webhook host {host} resolves to {address}: {reason} address")
 
 
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
@@ -182,8 +136,3 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-def parse_networks(texts: Sequence[str]) -> list[IpNetwork]:
-    """Allow-list entries as networks (a bare address is a host network)."""
-    return [ipaddress.ip_network(text.strip(), strict=False) for text in texts]

@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 
-from sentinel_adapters.alerting.ssrf import AddressPolicy, ForbiddenDestinationError, GuardedTransport
+from sentinel_adapters.alerting.ssrf import GuardedTransport
 from sentinel_domain.alert import Alert
 from sentinel_domain.common import IpNetwork
+from sentinel_infrastructure.net.ssrf import AddressPolicy, ForbiddenDestinationError
 from sentinel_ports.alert_sender import AlertSender, PermanentDeliveryError, TransientDeliveryError
 
 SIGNATURE_HEADER = "X-Ebpfsentinel-Signature"

@@ -119,8 +119,9 @@ FAMILIES: tuple[MetricSpec, ...] = (
         RULES_RELOADS,
         "counter",
         ("component", "result"),
-        "Configuration reloads finished, by result (success, failure).",
-        "the reload service (component `config`)",
+        "Configuration reloads (component config) and threat-intel feed fetches (component = feed id), "
+        "by result (success, failure).",
+        "the reload service (component `config`); the feed service (feed ids)",
     ),
     MetricSpec(
         _AM.ALERTS_TOTAL,

@@ -83,10 +83,12 @@ class RuntimeMetrics:
         return out
 
     def reload_counts(self) -> dict[tuple[str, str], int]:
+        # threat-intel feeds count their fetches under their feed id (contract §4, §7.6)
+        counts = self._runtime.detection.feed_reload_counts()
         reloads = self._reloads
-        if reloads is None:
-            return {}
-        return {("config", "success"): reloads.succeeded, ("config", "failure"): reloads.failed}
+        if reloads is not None:
+            counts.update({("config", "success"): reloads.succeeded, ("config", "failure"): reloads.failed})
+        return counts
 
     def alert_samples(self) -> list[MetricSample]:
         return self._runtime.pipeline.metrics.samples()

@@ -9,6 +9,7 @@ from sentinel_agent.rest.ips import ips_routes
 from sentinel_agent.rest.l7 import l7_routes
 from sentinel_agent.rest.ratelimit import ratelimit_routes
 from sentinel_agent.rest.status import status_routes
+from sentinel_agent.rest.threatintel_feeds import threatintel_feed_routes
 
 
 def more_routes(runtime: Any) -> list[RouteSpec]:
@@ -21,4 +22,5 @@ def more_routes(runtime: Any) -> list[RouteSpec]:
         *dns_routes(runtime),
         *detection_routes(runtime),
         *l7_routes(runtime),
+        *threatintel_feed_routes(runtime),
     ]

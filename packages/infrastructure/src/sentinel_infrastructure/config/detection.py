@@ -5,6 +5,7 @@ Extensions to the contract (documented in docs/configuration.md): ``ids.rules_fi
 and ``ids.capture_bytes`` (payload bytes the kernel copies per inspected packet).
 """
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ class ThreatIntelSection(msgspec.Struct, kw_only=True):
     mode: str = "alert"
     country_confidence_boost: dict[str, int] | None = None
     feeds: list[dict[str, Any]] = []
+    allow_networks: list[str] = []  # internal feed sources the SSRF guard may reach (as alerting.webhook)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +218,11 @@ def build_detection(
             sample_every = max(1, round(1 / rate))
     try:
         ti_block = ThreatIntelConfig.from_dict(ti_raw).mode is IocAction.BLOCK
+        for i, net in enumerate(threatintel.allow_networks):
+            try:
+                ipaddress.ip_network(str(net).strip(), strict=False)
+            except ValueError:
+                raise ThreatIntelConfigError(f"'{net}' is not a network", f"allow_networks[{i}]") from None
     except ThreatIntelConfigError as exc:  # the domain names the field inside the section
         raise ThreatIntelConfigError(
             exc.args[0], f"threatintel.{exc.field}" if exc.field else "threatintel"

@@ -1,0 +1,5 @@
+"""Threat-intel feed sources: the FeedFetcher port over HTTP(S)."""
+
+from sentinel_adapters.feeds.http_fetcher import HttpFeedFetcher
+
+__all__ = ["HttpFeedFetcher"]

@@ -1,0 +1,1 @@
+"""Network policy shared by the adapters that open outgoing connections."""
