@@ -72,11 +72,15 @@ class AgentProcess:
         self._log.close()
         return self.proc.returncode
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         try:
             with urllib.request.urlopen(req, timeout=15) as resp:
                 raw = resp.read()
@@ -85,8 +89,8 @@ class AgentProcess:
             raw = err.read()
             return err.code, json.loads(raw) if raw else None
 
-    def get(self, path: str) -> tuple[int, Any]:
-        return self.request("GET", path)
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        return self.request("GET", path, headers=headers)
 
     def records(self) -> list[dict[str, Any]]:
         out = []

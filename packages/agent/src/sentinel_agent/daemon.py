@@ -12,15 +12,19 @@ from pathlib import Path
 import structlog
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+from starlette.middleware import Middleware
 
+from sentinel_adapters.auth import AuthSetupError, build_authenticator
 from sentinel_agent.grpc_api import GrpcAlertServer
 from sentinel_agent.metrics import build_registry, serve_metrics
 from sentinel_agent.metrics.runtime_provider import RuntimeMetrics
 from sentinel_agent.rest.app import build_app
+from sentinel_agent.rest.auth import AuthMiddleware
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadResult, ReloadService
 from sentinel_infrastructure.config import LoadedConfig
 from sentinel_infrastructure.config.watch import ConfigWatcher
+from sentinel_ports.authenticator import Authenticator
 
 log = structlog.get_logger("ebpfsentinel.agent")
 
@@ -37,7 +41,10 @@ def _log_reload(result: ReloadResult) -> None:
 
 
 async def _serve(
-    runtime: AgentRuntime, reloads: ReloadService[LoadedConfig], validate: Callable[[], LoadedConfig]
+    runtime: AgentRuntime,
+    reloads: ReloadService[LoadedConfig],
+    validate: Callable[[], LoadedConfig],
+    authenticator: Authenticator | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,11 +61,12 @@ async def _serve(
     hc.errorlog = None
     hc.graceful_timeout = 2
     registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
-    app = build_app(runtime, reloads, validate, registry)
-    grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=None)
+    auth = [auth_middleware(runtime, authenticator)]  # innermost layer; metrics_port gets it too
+    app = build_app(runtime, reloads, validate, registry, middleware=auth)
+    grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=authenticator)
     servers = [
         serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
-        serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait),
+        serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait, auth),
     ]
     try:
         await grpc_server.start()
@@ -74,6 +82,23 @@ async def _serve(
         await runtime.pipeline.aclose(timeout=5.0)
 
 
+def auth_middleware(runtime: AgentRuntime, authenticator: Authenticator | None) -> Middleware:
+    """REST/metrics authentication and the role matrix (contract §9); firewall rule deletes are
+    judged by the stored rule's scope."""
+
+    def rule_scope(rule_id: str) -> str | None:
+        rules = runtime.rules
+        found = [rule for rule in rules.rules() if rule.id == rule_id] if rules is not None else []
+        return str(found[0].scope) if found else None
+
+    return Middleware(
+        AuthMiddleware,
+        authenticator=authenticator,
+        metrics_auth_required=runtime.loaded.config.auth.metrics_auth_required,
+        rule_scope=rule_scope,
+    )
+
+
 def watched_files(loaded: LoadedConfig) -> list[Path]:
     """The config file and the rule files it references (relative to the config's folder)."""
     base = Path(loaded.source).parent
@@ -82,13 +107,18 @@ def watched_files(loaded: LoadedConfig) -> list[Path]:
 
 def run_daemon(loaded: LoadedConfig, reload_config: Callable[[], LoadedConfig]) -> int:
     """``reload_config`` re-reads and validates the configuration with the same layers (CLI, env)."""
+    try:  # before anything is attached: a JWKS or discovery failure aborts the start (contract §9)
+        authenticator = build_authenticator(loaded.config.auth, Path(loaded.source).parent)
+    except AuthSetupError as exc:
+        log.error("authentication setup failed; not starting", error=str(exc))
+        return 1
     runtime = AgentRuntime(loaded)
     reloads: ReloadService[LoadedConfig] = ReloadService(reload_config, runtime.reload, _log_reload)
     watcher = ConfigWatcher(watched_files(loaded), lambda: reloads.request("file"))
     try:
         runtime.start()
         watcher.start()
-        asyncio.run(_serve(runtime, reloads, reload_config))
+        asyncio.run(_serve(runtime, reloads, reload_config, authenticator))
     finally:
         watcher.stop()
         reloads.stop()

@@ -4,7 +4,7 @@
 app with only ``/metrics`` on ``metrics_port`` (contract §2.0). Both read one registry.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from hypercorn.asyncio import serve
@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -44,9 +45,10 @@ def metrics_route(registry: CollectorRegistry, path: str = METRICS_PATH) -> Rout
     return Route(path, metrics, methods=["GET"])
 
 
-def build_metrics_app(registry: CollectorRegistry) -> Starlette:
-    """An app serving only ``/metrics`` (404 elsewhere), for ``metrics_port``."""
-    return Starlette(routes=[metrics_route(registry)])
+def build_metrics_app(registry: CollectorRegistry, middleware: Sequence[Middleware] = ()) -> Starlette:
+    """An app serving only ``/metrics`` (404 elsewhere), for ``metrics_port``; ``middleware``
+    carries the same metrics authentication as the REST listener."""
+    return Starlette(routes=[metrics_route(registry)], middleware=list(middleware))
 
 
 def listener_config(bind_address: str, port: int) -> HypercornConfig:
@@ -65,6 +67,7 @@ async def serve_metrics(
     bind_address: str,
     port: int,
     shutdown_trigger: Callable[[], Awaitable[object]],
+    middleware: Sequence[Middleware] = (),
 ) -> None:
     """Serve ``/metrics`` on ``port`` until ``shutdown_trigger`` completes.
 
@@ -73,7 +76,7 @@ async def serve_metrics(
     """
     try:
         await serve(
-            build_metrics_app(registry),  # type: ignore[arg-type]
+            build_metrics_app(registry, middleware),  # type: ignore[arg-type]
             listener_config(bind_address, port),
             shutdown_trigger=shutdown_trigger,
         )
