@@ -199,6 +199,16 @@ def test_feeds_are_fetched_alerted_on_refreshed_and_failures_keep_the_last_copy(
         failures = [r for r in agent.events("threat-intel feed failed") if r.get("feed") == "plain"]
         assert len(failures) == 2 and "500" in failures[0]["error"]
 
+        # A config reload that drops the STIX feed and points "plain" elsewhere applies at once.
+        server.serve("/other.txt", f"{a[3]}\n".encode())
+        text = rig.config.read_text()
+        text = text.replace("/plain.txt", "/other.txt")
+        rig.config.write_text(text[: text.index("    - {id: stix")])
+        status, body = agent.request("POST", "/api/v1/config/reload")
+        assert status == 200, body
+        assert wait_until(lambda: iocs(agent) == {a[3]: "plain"}, timeout=10), iocs(agent)
+        assert [f["id"] for f in agent.get("/api/v1/threatintel/feeds")[1]] == ["plain"]
+
 
 def test_block_mode_drops_ioc_traffic_and_a_refresh_moves_the_block(
     lab: VethLab, server: FeedServer, tmp_path: Path
