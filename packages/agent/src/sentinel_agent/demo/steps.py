@@ -4,6 +4,7 @@ the agent stored (``GET /api/v1/alerts``) with their rule and MITRE technique, a
 the agent exposes (IPS blacklist)."""
 
 import json
+import os
 import socket
 import struct
 import sys
@@ -249,17 +250,17 @@ class Scenario:
         r.expect_mitre(ids, mitre_for_ids(IDS_PORT).technique_id)
 
     def threat_intel(self, r: StepResult) -> None:
-        def loaded() -> bool:
+        def loaded() -> int:
             try:
                 status = self.api.get("/api/v1/threatintel/status")
             except (OSError, ValueError):
-                return False
-            return int(status.get("ioc_count", 0) or 0) > 0
+                return 0
+            return int(status.get("ioc_count", 0) or 0)
 
-        has_iocs = wait_for(loaded, 15, step=0.3)
-        r.expect(bool(has_iocs), "the agent holds no IOC: the feed was not fetched")
+        iocs = wait_for(loaded, 15, step=0.3)
+        r.expect(iocs > 0, "the agent holds no IOC: the feed was not fetched")
         state = self.reachable(self.a.ioc)
-        r.verdict = f"connection from the IOC {self.a.ioc}: {state}"
+        r.verdict = f"{iocs} IOC fetched from the sink's feed; connection from the IOC {self.a.ioc}: {state}"
         r.expect(state == "filtered", f"traffic from the IOC was not dropped ({state})")
         alerts = wait_for(lambda: from_src(self.api.alerts("threatintel", f"ti-{FEED_ID}"), self.a.ioc), 5)
         r.alert = f"threatintel ti-{FEED_ID} x{len(alerts)}"
@@ -303,10 +304,19 @@ class Scenario:
         )  # fmt: skip
         status = out.stdout.strip() or out.stderr.strip()[-120:]
         r.expect(out.returncode == 0, f"the TLS client failed: {status}")
-        alerts = wait_for(lambda: self.api.alerts("dlp", "dlp-pci-visa"), 8)
-        r.verdict = f"TLS POST answered '{status}'; plaintext seen in SSL_write/SSL_read"
-        r.alert = f"dlp dlp-pci-visa x{len(alerts)}"
-        r.expect(bool(alerts), "no DLP alert")
+        # the uprobe sees every process using libssl: the victim service (this process) read the
+        # card number with SSL_read, the attacker's client wrote it with SSL_write
+        me = os.getpid()
+
+        def victim_read() -> list[dict[str, Any]]:
+            return [a for a in self.api.alerts("dlp", "dlp-pci-visa") if a.get("tgid") == me]
+
+        wait_for(victim_read, 8)
+        alerts = self.api.alerts("dlp", "dlp-pci-visa")
+        mine, others = victim_read(), [a for a in alerts if a.get("tgid") != me]
+        r.verdict = f"TLS POST answered '{status}'; plaintext caught in the victim's SSL_read (pid {me})"
+        r.alert = f"dlp dlp-pci-visa x{len(alerts)} (victim x{len(mine)}, client x{len(others)})"
+        r.expect(bool(mine), "no DLP alert for the victim service's SSL_read")
         r.expect(all(CARD not in json.dumps(a) for a in alerts), "the card number leaked into an alert")
         r.expect_mitre(alerts, mitre_for_dlp("pci").technique_id)
 
