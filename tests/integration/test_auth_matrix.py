@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from _agent import AGENT, AgentProcess, free_port
 
+from sentinel_agent.grpc_api._generated import alerts_pb2, alerts_pb2_grpc
 from sentinel_agent.lab import VethLab
 from sentinel_testkit.fakes.identity_provider import IdentityProvider, SigningKey, identity_provider
 
@@ -32,6 +34,7 @@ ISSUER, AUDIENCE = "https://idp.test", "sentinel"
 ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY = "sk-admin-6c1f0e", "sk-team-a-93be77", "sk-dash-0d52aa"
 K1, K2, K3 = SigningKey.rsa("k1"), SigningKey.rsa("k2"), SigningKey.rsa("k3")
 ATTACKER = SigningKey.rsa("k1")  # claims the trusted kid
+GRPC_PORT = free_port()
 
 
 def _b64(data: bytes) -> str:
@@ -65,11 +68,11 @@ def api_key(value: str) -> dict[str, str]:
     return {"X-API-Key": value}
 
 
-def config_text(lab: VethLab, http: int, metrics: int, data: Path, jwks_url: str) -> str:
+def config_text(lab: VethLab, http: int, metrics: int, data: Path, jwks_url: str, grpc_port: int = 0) -> str:
     return f"""agent:
   interfaces: [{lab.host_if}]
   http_port: {http}
-  grpc_port: {free_port()}
+  grpc_port: {grpc_port or free_port()}
   metrics_port: {metrics}
   data_dir: {data}
 auth:
@@ -103,7 +106,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProces
     with VethLab(prefix="aut") as lab, identity_provider([K1]) as idp:
         http, metrics = free_port(), free_port()
         config = tmp / "agent.yaml"
-        config.write_text(config_text(lab, http, metrics, tmp / "data", idp.jwks_url))
+        config.write_text(config_text(lab, http, metrics, tmp / "data", idp.jwks_url, GRPC_PORT))
         config.chmod(0o600)
         with AgentProcess(config, http, tmp / "agent.log") as agent:
             yield agent, idp, metrics
@@ -245,3 +248,31 @@ def test_unreachable_jwks_at_start_aborts(tmp_path: Path) -> None:
         )
         assert proc.returncode == 1
         assert "authentication setup failed" in proc.stdout + proc.stderr
+
+
+def test_grpc_stream_needs_credentials(live: tuple[AgentProcess, IdentityProvider, int]) -> None:
+    """Any valid credential may stream (the call stays open until its deadline); none or bad
+    ones end it with UNAUTHENTICATED at once."""
+    _, idp, _ = live
+    idp.rotate(K2)
+
+    def outcome(metadata: list[tuple[str, str]]) -> grpc.StatusCode:
+        with grpc.insecure_channel(f"127.0.0.1:{GRPC_PORT}") as channel:
+            stub = alerts_pb2_grpc.AlertStreamServiceStub(channel)  # type: ignore[no-untyped-call]
+            call = stub.StreamAlerts(alerts_pb2.StreamAlertsRequest(), timeout=1.5, metadata=metadata)
+            with pytest.raises(grpc.RpcError):
+                for _ in call:
+                    pass
+            return call.code()
+
+    assert outcome([]) == grpc.StatusCode.UNAUTHENTICATED
+    assert outcome([("x-api-key", "sk-wrong")]) == grpc.StatusCode.UNAUTHENTICATED
+    assert outcome([("authorization", "Bearer garbage")]) == grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        outcome([("authorization", f"Bearer {token(K2, lifetime=-3600)}")]) == grpc.StatusCode.UNAUTHENTICATED
+    )
+    assert outcome([("x-api-key", VIEWER_KEY)]) == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert (
+        outcome([("authorization", f"Bearer {token(K2, role='viewer')}")])
+        == grpc.StatusCode.DEADLINE_EXCEEDED
+    )
