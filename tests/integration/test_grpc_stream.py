@@ -4,6 +4,7 @@ root netns                                   lab netns
 [agent] XDP fw -> tail call -> ratelimit  <== veth ==>  pings (denied: firewall alerts)
         gRPC on 127.0.0.1:<grpc_port>                    SYN bursts (throttled: ratelimit alerts)
 
+Auth is on (one viewer API key): health and reflection need no credentials, StreamAlerts does.
 Two filtered streams, and traffic in four phases R1, F1, R2, F2 (each one fully received before the
 next starts): a stream that let a non-matching alert through would show it before the next matching
 one, so exact per-stream sequences prove the filters.
@@ -29,7 +30,12 @@ from sentinel_agent.lab import VethLab
 
 pytestmark = pytest.mark.privileged
 
+KEY = "sk-grpc-viewer-key"
 BODY = """  grpc_reflection: true
+auth:
+  enabled: true
+  api_keys:
+    - {{name: dashboard, key: sk-grpc-viewer-key, role: viewer}}
 firewall:
   mode: block
   rules:
@@ -44,14 +50,18 @@ dlp:
   enabled: false
 """
 DPORT = 9199
+VIEWER = (("x-api-key", KEY),)
 
 
 class Stream:
     """A StreamAlerts call read by a thread into a queue, so every wait is bounded."""
 
-    def __init__(self, channel: grpc.Channel, **request: str) -> None:
+    def __init__(
+        self, channel: grpc.Channel, metadata: tuple[tuple[str, str], ...] = (), **request: str
+    ) -> None:
         stub = alerts_pb2_grpc.AlertStreamServiceStub(channel)  # type: ignore[no-untyped-call]
-        self.call: Any = stub.StreamAlerts(alerts_pb2.StreamAlertsRequest(**request), timeout=120)
+        request_message = alerts_pb2.StreamAlertsRequest(**request)
+        self.call: Any = stub.StreamAlerts(request_message, metadata=metadata, timeout=120)
         self.call.initial_metadata()  # the agent has subscribed: every later alert is live for us
         self.events: queue.Queue[alerts_pb2.AlertEvent | None] = queue.Queue()
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -85,7 +95,24 @@ def syn_burst(lab: VethLab, count: int = 40) -> int:
     return count - int(arrived)
 
 
-def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
+def assert_refused(channel: grpc.Channel) -> None:
+    """No credentials, a malformed Bearer token (no fallback to the valid key), a wrong key."""
+    stub: Any = alerts_pb2_grpc.AlertStreamServiceStub(channel)  # type: ignore[no-untyped-call]
+    cases = [
+        ((), "authentication required: provide Bearer token or x-api-key"),
+        ((("authorization", f"Bearer {KEY}"), *VIEWER), "malformed Bearer token"),
+        ((("x-api-key", "sk-wrong"),), None),
+    ]
+    for metadata, message in cases:
+        call = stub.StreamAlerts(alerts_pb2.StreamAlertsRequest(), metadata=metadata, timeout=10)
+        with pytest.raises(grpc.RpcError) as err:
+            next(call)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        details = err.value.details()
+        assert details == message if message else details and "sk-wrong" not in details
+
+
+def test_grpc_stream_auth_health_reflection_and_shutdown(tmp_path: Path) -> None:
     with VethLab(prefix="grpc") as lab:
         port = free_port()
         text = agent_yaml(lab.host_if, port, BODY.format(peer=lab.peer_ip), data_dir=tmp_path / "data")
@@ -94,6 +121,7 @@ def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
         grpc_port = int(match.group(1))
         config = tmp_path / "agent.yaml"
         config.write_text(text)
+        config.chmod(0o600)
         peer_word = int(ipaddress.IPv4Address(lab.peer_ip))
         agent = AgentProcess(config, port, tmp_path / "agent.log")
         try:
@@ -103,9 +131,10 @@ def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
                     reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
                     assert reply.status == health_pb2.HealthCheckResponse.SERVING
                 assert "ebpfsentinel.v1.AlertStreamService" in _list_services(channel)
+                assert_refused(channel)
 
-                firewall = Stream(channel, component="firewall")
-                ratelimit = Stream(channel, component="RateLimit", mitre_technique_id="t1498")
+                firewall = Stream(channel, VIEWER, component="firewall")
+                ratelimit = Stream(channel, VIEWER, component="RateLimit", mitre_technique_id="t1498")
 
                 r1 = ratelimit.take(syn_burst(lab))  # R1
                 assert lab.ping_from_peer(lab.host_ip, count=2) == 0  # F1
@@ -136,7 +165,8 @@ def test_grpc_stream_health_reflection_and_shutdown(tmp_path: Path) -> None:
 
                 # The streams carried exactly what the agent recorded (the store writes in batches).
                 def stored(component: str) -> list[str]:
-                    alerts = agent.get(f"/api/v1/alerts?component={component}&limit=1000")[1]["alerts"]
+                    path = f"/api/v1/alerts?component={component}&limit=1000"
+                    alerts = agent.get(path, headers={"X-API-Key": KEY})[1]["alerts"]
                     return sorted(a["id"] for a in alerts)
 
                 for events, component in ((f1 + f2, "firewall"), (r1 + r2, "ratelimit")):
