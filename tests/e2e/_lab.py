@@ -10,7 +10,10 @@ The agent is a subprocess (``tests/integration/_agent.py``) with a generated YAM
 to it only through its contract: REST, ``/metrics``, the CLI, signals and the files it writes.
 """
 
+import ipaddress
 import re
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -152,3 +155,126 @@ def poll(fn: Callable[[], Any], timeout: float = 10.0, step: float = 0.1) -> Any
         time.sleep(step)
         value = fn()
     return value
+
+
+# --- raw frames from the attacker namespace, counted where they arrive ---------------------------
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+FRAME_SENDER = r"""
+import socket, sys
+iface, frames = sys.argv[1], [bytes.fromhex(h) for h in sys.stdin.read().split()]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+for f in frames:
+    s.send(f)
+print(len(frames))
+"""
+
+SNIFFER = r"""
+import socket, struct, sys, time
+iface, proto, dport, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind((iface, 0)); s.settimeout(0.1)
+print("ready", flush=True)
+seen, deadline = 0, time.monotonic() + seconds
+while time.monotonic() < deadline:
+    try:
+        frame, addr = s.recvfrom(4096)
+    except TimeoutError:
+        continue
+    if addr[2] == 4 or frame[12:14] != b"\x08\x00" or frame[23] != proto:
+        continue
+    ihl = (frame[14] & 0x0F) * 4
+    if struct.unpack_from("!H", frame, 14 + ihl + 2)[0] == dport:
+        seen += 1
+print(seen, flush=True)
+"""
+
+
+def _csum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_frame(
+    dst_mac: str,
+    src: str,
+    dst: str,
+    proto: int,
+    dport: int,
+    sport: int = 40000,
+    vlan: int | None = None,
+    payload: bytes = b"",
+    flags: int = 0x02,
+) -> bytes:
+    """Ethernet (+ one 802.1Q tag) / IPv4 / TCP (SYN) or UDP, checksummed, ready for the wire."""
+    if proto == 6:
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, flags, 65535, 0, 0) + payload
+    else:
+        l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    s, d = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    pseudo = s + d + struct.pack("!BBH", 0, proto, len(l4))
+    csum_at = 16 if proto == 6 else 6
+    l4 = l4[:csum_at] + struct.pack("!H", _csum(pseudo + l4)) + l4[csum_at + 2 :]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, 0, 64, proto, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
+    eth = bytes.fromhex(dst_mac) + bytes.fromhex("020000000099")
+    eth += struct.pack("!HHH", 0x8100, vlan, 0x0800) if vlan is not None else b"\x08\x00"
+    return eth + ip + l4
+
+
+def send_frames(lab: VethLab, frames: list[bytes]) -> int:
+    """Send raw ``frames`` from the lab namespace's peer interface; returns how many were sent."""
+    result = subprocess.run(
+        ["ip", "netns", "exec", lab.netns, sys.executable, "-c", FRAME_SENDER, lab.peer_if],
+        input=" ".join(f.hex() for f in frames),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return int(result.stdout.strip())
+
+
+def arrivals(
+    interface: str, match: Callable[[bytes], bool], action: Callable[[], object], settle: float = 0.5
+) -> int:
+    """Inbound frames on ``interface`` (root namespace: only what XDP passed) matching ``match``
+    while ``action`` runs and ``settle`` seconds after."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind((interface, 0))
+    sock.settimeout(0.1)
+    try:
+        action()
+        seen, deadline = 0, time.monotonic() + settle
+        while time.monotonic() < deadline:
+            try:
+                frame, addr = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            if addr[2] != PACKET_OUTGOING and match(frame):
+                seen += 1
+        return seen
+    finally:
+        sock.close()
+
+
+def udp_to(dport: int) -> Callable[[bytes], bool]:
+    """Matches untagged or tagged IPv4/UDP frames to ``dport`` (as received on a veth)."""
+
+    def match(frame: bytes) -> bool:
+        offset = 18 if frame[12:14] == b"\x81\x00" else 14
+        if frame[offset - 2 : offset] != b"\x08\x00" or frame[offset + 9] not in (6, 17):
+            return False
+        ihl = (frame[offset] & 0x0F) * 4
+        return bool(struct.unpack_from("!H", frame, offset + ihl + 2)[0] == dport)
+
+    return match
