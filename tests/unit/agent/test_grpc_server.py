@@ -266,8 +266,8 @@ def test_tls(tmp_path: Path) -> None:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    tls = TlsSection(enabled=True, cert_path=str(tmp_path / "cert.pem"), key_path=str(tmp_path / "key.pem"))
-    h = Harness(authenticator=None, tls=tls)
+    tls = TlsSection(enabled=True, cert_path="cert.pem", key_path=str(tmp_path / "key.pem"))
+    h = Harness(authenticator=None, tls=tls, base_dir=tmp_path)  # relative: from the config's folder
     try:
         credentials = grpc.ssl_channel_credentials(root_certificates=pem)
         options = (("grpc.ssl_target_name_override", "sentinel.test"),)

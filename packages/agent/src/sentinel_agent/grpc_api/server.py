@@ -140,9 +140,10 @@ class AlertStreamServicer(alerts_pb2_grpc.AlertStreamServiceServicer):
             log.info("grpc alert stream closed", peer=context.peer(), sent=sent, skipped=subscription.skipped)
 
 
-def _credentials(tls: TlsSection) -> grpc.ServerCredentials:
-    key = Path(tls.key_path).read_bytes()
-    cert = Path(tls.cert_path).read_bytes()
+def _credentials(tls: TlsSection, base_dir: Path) -> grpc.ServerCredentials:
+    """PEM key and certificate chain; relative paths are relative to the configuration's folder."""
+    key = (base_dir / tls.key_path).read_bytes()
+    cert = (base_dir / tls.cert_path).read_bytes()
     return grpc.ssl_server_credentials([(key, cert)])
 
 
@@ -158,6 +159,7 @@ class GrpcAlertServer:
         port: int = 50051,
         reflection: bool = False,
         tls: TlsSection | None = None,
+        base_dir: Path | None = None,
         capacity: int = DEFAULT_QUEUE,
         max_streams: int = MAX_STREAMS,
     ) -> None:
@@ -166,14 +168,20 @@ class GrpcAlertServer:
         self._port = port
         self._reflection = reflection
         self._tls = tls if tls is not None and tls.enabled else None
+        self._base_dir = base_dir if base_dir is not None else Path.cwd()
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self.bound_port = 0
 
     @classmethod
     def from_config(
-        cls, agent: AgentSection, broadcast: AlertBroadcast, authenticator: Authenticator | None
+        cls,
+        agent: AgentSection,
+        broadcast: AlertBroadcast,
+        authenticator: Authenticator | None,
+        base_dir: Path | None = None,
     ) -> "GrpcAlertServer":
+        """``base_dir``: the configuration's folder, against which relative TLS paths resolve."""
         return cls(
             broadcast,
             authenticator,
@@ -181,6 +189,7 @@ class GrpcAlertServer:
             port=agent.grpc_port,
             reflection=agent.grpc_reflection,
             tls=agent.tls,
+            base_dir=base_dir,
         )
 
     @property
@@ -197,7 +206,7 @@ class GrpcAlertServer:
         if self._reflection:
             reflection.enable_server_reflection((SERVICE_NAME, HEALTH_NAME, reflection.SERVICE_NAME), server)
         if self._tls is not None:
-            port = server.add_secure_port(self.address, _credentials(self._tls))
+            port = server.add_secure_port(self.address, _credentials(self._tls, self._base_dir))
         else:
             port = server.add_insecure_port(self.address)
         await server.start()
