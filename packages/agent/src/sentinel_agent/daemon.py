@@ -11,7 +11,6 @@ from pathlib import Path
 
 import structlog
 from hypercorn.asyncio import serve
-from hypercorn.config import Config as HypercornConfig
 from starlette.middleware import Middleware
 
 from sentinel_adapters.auth import AuthSetupError, build_authenticator
@@ -20,6 +19,7 @@ from sentinel_agent.metrics import build_registry, serve_metrics
 from sentinel_agent.metrics.runtime_provider import RuntimeMetrics
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.rest.auth import AuthMiddleware
+from sentinel_agent.rest.tls import RestServerConfig, configure_tls
 from sentinel_agent.runtime import AgentRuntime
 from sentinel_application.reload_service import ReloadResult, ReloadService
 from sentinel_infrastructure.config import LoadedConfig
@@ -54,15 +54,16 @@ async def _serve(
     loop.add_signal_handler(signal.SIGUSR1, runtime.alert_adapters.reopen_logs)  # logrotate
     await runtime.pipeline.start()
     agent = runtime.loaded.config.agent
-    hc = HypercornConfig()
+    hc = RestServerConfig()
     host = f"[{agent.bind_address}]" if ":" in agent.bind_address else agent.bind_address
     hc.bind = [f"{host}:{agent.http_port}"]
     hc.accesslog = None
     hc.errorlog = None
     hc.graceful_timeout = 2
+    configure_tls(hc, agent.tls, Path(runtime.loaded.source).parent)  # HTTPS when agent.tls.enabled
     registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
     auth = [auth_middleware(runtime, authenticator)]  # innermost layer; metrics_port gets it too
-    app = build_app(runtime, reloads, validate, registry, middleware=auth)
+    app = build_app(runtime, reloads, validate, registry, stop=stop, middleware=auth)  # stop ends SSE
     grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=authenticator)
     servers = [
         serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]

@@ -47,6 +47,8 @@ RULES_RELOADS = "ebpfsentinel_rules_reloads_total"
 # -- alert storage -----------------------------------------------------------------------------
 ALERT_STORE_ENTRIES = "ebpfsentinel_alert_store_entries"
 ALERT_STORE_RECORDS = "ebpfsentinel_alert_store_records_total"
+# -- API ---------------------------------------------------------------------------------------
+ALERTS_SSE_SUBSCRIBERS = "ebpfsentinel_alerts_sse_subscribers"
 # -- engines -----------------------------------------------------------------------------------
 THREATINTEL_MATCHES = "ebpfsentinel_threatintel_matches_total"
 DLP_SCANS = "ebpfsentinel_dlp_scans_total"
@@ -205,6 +207,13 @@ FAMILIES: tuple[MetricSpec, ...] = (
         "Alert store writes and removals: appended, duplicates, dropped, pruned, corrupt, evicted.",
         "alert store",
         contract=False,
+    ),
+    MetricSpec(
+        ALERTS_SSE_SUBSCRIBERS,
+        "gauge",
+        (),
+        "Clients connected to the SSE alert stream (GET /api/v1/alerts/stream).",
+        "REST alert stream",
     ),
     MetricSpec(
         THREATINTEL_MATCHES,

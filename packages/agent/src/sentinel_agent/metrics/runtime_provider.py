@@ -16,7 +16,9 @@ from sentinel_adapters.ebpf.event_source import (
 )
 from sentinel_adapters.ebpf.ids_source import BpfIdsEventSource
 from sentinel_agent.detection import TC_DNS, TC_IDS, TC_THREATINTEL, UPROBE_DLP
+from sentinel_agent.metrics import names
 from sentinel_agent.metrics.provider import AlertStorageStats, DnsStats, IpsStats
+from sentinel_agent.rest.sse import SUBSCRIBERS as SSE_SUBSCRIBERS
 from sentinel_agent.runtime import FIREWALL, RATELIMIT, AgentRuntime
 from sentinel_application.alert_recorder import RecordingAlertSink
 from sentinel_application.alerting.metrics import MetricSample
@@ -91,7 +93,9 @@ class RuntimeMetrics:
         return counts
 
     def alert_samples(self) -> list[MetricSample]:
-        return self._runtime.pipeline.metrics.samples()
+        # The open SSE alert streams ride along with the alert pipeline's samples.
+        streams = MetricSample(names.ALERTS_SSE_SUBSCRIBERS, "gauge", {}, float(SSE_SUBSCRIBERS.count))
+        return [*self._runtime.pipeline.metrics.samples(), streams]
 
     def alert_storage(self) -> AlertStorageStats | None:
         rt = self._runtime
