@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-# Victim-side services (bound to the victim address in the root namespace).
-IDS_PORT = 80  # plain TCP service the IDS inspects
-WEB_PORT = 8080  # HTTP service: L7 rules, and the "open" port every reachability probe uses
-TLS_PORT = 8443  # TLS service for the DLP step
+# Victim-side services (bound to the victim address in the root namespace): the first port of
+# each list that is free on this host (a service listening on 0.0.0.0:80 takes 80 everywhere).
+IDS_PORTS = (80, 8081, 18081)  # plain TCP service the IDS inspects
+WEB_PORTS = (8080, 8000, 18080)  # HTTP service: L7 rules, and the "open" port of reachability probes
+TLS_PORTS = (8443, 4443, 18443)  # TLS service for the DLP step
 BURST_PORT = 9099  # target of the SYN burst (nothing listens)
 SINK_PORT = 8088  # HTTP server in the sink namespace: threat-intel feed and webhook receiver
 
@@ -31,6 +32,9 @@ class Addresses:
     web_client: str  # L7 forbidden path
     leaker: str  # TLS client carrying a card number
     sink: str  # sink namespace: feed + webhooks
+    ids_port: int = IDS_PORTS[0]
+    web_port: int = WEB_PORTS[0]
+    tls_port: int = TLS_PORTS[0]
 
 
 def demo_config(a: Addresses, workdir: Path, ports: tuple[int, int, int]) -> str:
@@ -58,7 +62,7 @@ ratelimit:
 ids:
   enabled: true
   rules:
-    - {{id: ids-etc-passwd, severity: high, protocol: tcp, dst_port: {IDS_PORT}, pattern: "/etc/passwd"}}
+    - {{id: ids-etc-passwd, severity: high, protocol: tcp, dst_port: {a.ids_port}, pattern: "/etc/passwd"}}
 ips:
   enabled: true
   mode: block
@@ -77,7 +81,7 @@ dns:
     action: block
 l7:
   enabled: true
-  ports: [{WEB_PORT}]
+  ports: [{a.web_port}]
   rules:
     - {{id: no-admin, priority: 1, action: deny, protocol: http, path: "/admin*"}}
 dlp:

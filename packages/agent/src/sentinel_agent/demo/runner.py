@@ -10,6 +10,7 @@ and veth pairs are deleted (whatever runs inside them is killed first).
 """
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -23,10 +24,10 @@ import types
 from pathlib import Path
 
 from sentinel_agent.demo.config import (
-    IDS_PORT,
+    IDS_PORTS,
     SINK_PORT,
-    TLS_PORT,
-    WEB_PORT,
+    TLS_PORTS,
+    WEB_PORTS,
     Addresses,
     demo_config,
 )
@@ -158,10 +159,13 @@ def _run(stack: contextlib.ExitStack, display: Display) -> list[StepResult]:
     stack.callback(NsServer(sink, LIFETIME, "http", str(SINK_PORT), str(feed), str(webhook_log)).close)
     stack.callback(NsServer(attacker, LIFETIME, "dns", a.c2).close)
     ok = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
-    web = VictimService(a.victim, WEB_PORT, ok)
+    web = VictimService.first_free(a.victim, WEB_PORTS, ok)
     stack.callback(web.close)
-    stack.callback(VictimService(a.victim, IDS_PORT, ok).close)
-    stack.callback(VictimService(a.victim, TLS_PORT, ok, tls=self_signed(workdir)).close)
+    ids = VictimService.first_free(a.victim, IDS_PORTS, ok)
+    stack.callback(ids.close)
+    tls = VictimService.first_free(a.victim, TLS_PORTS, ok, tls=self_signed(workdir))
+    stack.callback(tls.close)
+    a = dataclasses.replace(a, ids_port=ids.port, web_port=web.port, tls_port=tls.port)
 
     # the agent, on the victim side of the attacker veth
     ports = (_free_port(), _free_port(), _free_port())

@@ -46,6 +46,22 @@ class VictimService:
             finally:
                 conn.close()
 
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    @classmethod
+    def first_free(
+        cls, host: str, ports: tuple[int, ...], reply: bytes, tls: ssl.SSLContext | None = None
+    ) -> "VictimService":
+        """The service on the first of ``ports`` this host lets us bind."""
+        for port in ports:
+            try:
+                return cls(host, port, reply, tls)
+            except OSError:
+                continue
+        raise RuntimeError(f"ports {', '.join(map(str, ports))} are all in use on this host")
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=3)

@@ -22,10 +22,7 @@ from sentinel_agent.demo.config import (
     BURST_PORT,
     C2_DOMAIN,
     FEED_ID,
-    IDS_PORT,
     SYN_BURST,
-    TLS_PORT,
-    WEB_PORT,
     Addresses,
 )
 from sentinel_agent.lab import VethLab
@@ -42,7 +39,7 @@ from sentinel_domain.common import address_to_words, parse_address
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-SCAN_PORTS = (21, 22, 23, 25, 80, 110, 139, 443, 445, 993, WEB_PORT)
+SCAN_PORTS = (21, 22, 23, 25, 80, 110, 139, 443, 445, 993)  # + the web port
 FLOOD_PACKETS = 200
 CARD = "4111111111111111"
 
@@ -158,19 +155,21 @@ class Scenario:
         return result.stdout.strip()
 
     def reachable(self, src: str) -> str:
-        return self.probe(src, (WEB_PORT,))[WEB_PORT]
+        return self.probe(src, (self.a.web_port,))[self.a.web_port]
 
     # -- steps ---------------------------------------------------------------------------------
     def port_scan(self, r: StepResult) -> None:
-        states = self.probe(self.a.scanner, SCAN_PORTS)
-        denied = [p for p in SCAN_PORTS if 1 <= p <= 1024 and p != 22]
+        scanned = (*SCAN_PORTS, self.a.web_port)
+        states = self.probe(self.a.scanner, scanned)
+        denied = [p for p in scanned if 1 <= p <= 1024 and p != 22]
         filtered = [p for p in denied if states[p] == "filtered"]
-        others = f"22 {states[22]}, {WEB_PORT} {states[WEB_PORT]}"
+        others = f"22 {states[22]}, {self.a.web_port} {states[self.a.web_port]}"
         r.verdict = f"{len(filtered)}/{len(denied)} denied ports dropped; {others}"
         r.expect(len(filtered) == len(denied), f"not dropped: {sorted(set(denied) - set(filtered))}")
         r.expect(states[22] != "filtered", "port 22 dropped despite the anti-lockout rule")
         r.expect(
-            states[WEB_PORT] == "open", f"port {WEB_PORT} (outside the rule) not open: {states[WEB_PORT]}"
+            states[self.a.web_port] == "open",
+            f"port {self.a.web_port} (outside the rule) not open: {states[self.a.web_port]}",
         )
 
         def got() -> list[dict[str, Any]]:
@@ -230,14 +229,14 @@ class Scenario:
     def ids_then_ips(self, r: StepResult) -> None:
         before = self.reachable(self.a.intruder)
         request = b"GET /../../etc/passwd HTTP/1.0\r\nHost: victim\r\n\r\n"
-        sent = [self.send(self.a.intruder, IDS_PORT, request) for _ in range(2)]
+        sent = [self.send(self.a.intruder, self.a.ids_port, request) for _ in range(2)]
         r.expect(sent == ["sent", "sent"], f"the intruder's requests did not get through: {sent}")
         ips = wait_for(lambda: self.api.alerts("ips", f"ips-blacklist:{self.a.intruder}"), 8)
         after = wait_for(lambda: self.reachable(self.a.intruder) == "filtered", 5) and "filtered"
         after = after or self.reachable(self.a.intruder)
         blacklist = self.api.get("/api/v1/ips/blacklist")
         listed = any(e.get("ip") == self.a.intruder for e in blacklist)
-        r.verdict = f"2 requests delivered, then blacklisted: {WEB_PORT} {before} -> {after}"
+        r.verdict = f"2 requests delivered, then blacklisted: {self.a.web_port} {before} -> {after}"
         r.expect(before == "open", f"the intruder could not connect before the attack ({before})")
         r.expect(after == "filtered", f"the intruder is not blocked after the IPS alert ({after})")
         r.expect(listed, "the intruder is not on GET /api/v1/ips/blacklist")
@@ -247,7 +246,7 @@ class Scenario:
         r.expect(bool(drops), "no firewall ips-blocklist alert for the intruder's dropped packets")
         r.expect(len(ids) >= 2, f"{len(ids)} IDS alerts, expected 2")
         r.expect(len(ips) == 1, f"{len(ips)} IPS blacklist alerts, expected 1")
-        r.expect_mitre(ids, mitre_for_ids(IDS_PORT).technique_id)
+        r.expect_mitre(ids, mitre_for_ids(self.a.ids_port).technique_id)
 
     def threat_intel(self, r: StepResult) -> None:
         def loaded() -> int:
@@ -265,7 +264,7 @@ class Scenario:
         alerts = wait_for(lambda: from_src(self.api.alerts("threatintel", f"ti-{FEED_ID}"), self.a.ioc), 5)
         r.alert = f"threatintel ti-{FEED_ID} x{len(alerts)}"
         r.expect(bool(alerts), "no threat-intel alert")
-        r.expect_mitre(alerts, mitre_for_threatintel("other", WEB_PORT).technique_id)
+        r.expect_mitre(alerts, mitre_for_threatintel("other", self.a.web_port).technique_id)
 
     def dns_blocklist(self, r: StepResult) -> None:
         before = self.reachable(self.a.c2)
@@ -286,7 +285,9 @@ class Scenario:
 
     def l7_path(self, r: StepResult) -> None:
         seen = len(self.web_requests())
-        sent = self.send(self.a.web_client, WEB_PORT, b"GET /admin/users HTTP/1.1\r\nHost: victim\r\n\r\n")
+        sent = self.send(
+            self.a.web_client, self.a.web_port, b"GET /admin/users HTTP/1.1\r\nHost: victim\r\n\r\n"
+        )
         alerts = wait_for(lambda: from_src(self.api.alerts("l7", "no-admin"), self.a.web_client), 8)
         delivered = any(b"/admin/users" in req for req in self.web_requests()[seen:])
         action = alerts[0]["action"] if alerts else "?"
@@ -295,11 +296,11 @@ class Scenario:
         r.expect(sent == "sent", f"the request could not be sent ({sent})")
         r.alert = f"l7 no-admin x{len(alerts)}"
         r.expect(bool(alerts), "no L7 alert")
-        r.expect_mitre(alerts, mitre_for_l7(WEB_PORT).technique_id)
+        r.expect_mitre(alerts, mitre_for_l7(self.a.web_port).technique_id)
 
     def dlp_tls(self, r: StepResult) -> None:
         out = self.lab.ns(
-            sys.executable, "-c", attacks.TLS_LEAK, self.a.leaker, self.a.victim, str(TLS_PORT),
+            sys.executable, "-c", attacks.TLS_LEAK, self.a.leaker, self.a.victim, str(self.a.tls_port),
             check=False, timeout=20,
         )  # fmt: skip
         status = out.stdout.strip() or out.stderr.strip()[-120:]
