@@ -52,9 +52,13 @@ class RuleChanges:
         after: Sequence[Mapping[str, Any]],
         actor: str = "config_reload",
     ) -> None:
-        """Audit each YAML rule that appeared, disappeared or changed between two configurations."""
+        """Audit each YAML rule that appeared, disappeared or changed between two configurations
+        (all in one audit write: one storage transaction however many rules changed)."""
+        if self._audit is None:
+            return
         old_rules = {str(r.get("id")): r for r in before}
         new_rules = {str(r.get("id")): r for r in after}
+        changes = []
         for rule_id in sorted(old_rules.keys() | new_rules.keys()):
             old, new = old_rules.get(rule_id), new_rules.get(rule_id)
             if old == new:
@@ -66,22 +70,22 @@ class RuleChanges:
                 if new is None
                 else AuditAction.RULE_UPDATED
             )
-            self.record(action, rule_id, actor, old, new)
+            changes.append(self._change(action, rule_id, actor, old, new))
+        if changes:
+            self._audit.record(changes)
 
     def record(self, action: AuditAction, rule_id: str, actor: str, before: Any, after: Any) -> None:
         """One rule-history entry (``before``/``after`` as JSON strings of the rule)."""
-        if self._audit is None:
-            return
-        self._audit.record(
-            [
-                RuleChange(
-                    timestamp_ns=self._clock_ns(),
-                    component=self.component,
-                    action=action,
-                    rule_id=rule_id,
-                    actor=actor,
-                    before=json.dumps(before, sort_keys=True) if before is not None else None,
-                    after=json.dumps(after, sort_keys=True) if after is not None else None,
-                )
-            ]
+        if self._audit is not None:
+            self._audit.record([self._change(action, rule_id, actor, before, after)])
+
+    def _change(self, action: AuditAction, rule_id: str, actor: str, before: Any, after: Any) -> RuleChange:
+        return RuleChange(
+            timestamp_ns=self._clock_ns(),
+            component=self.component,
+            action=action,
+            rule_id=rule_id,
+            actor=actor,
+            before=json.dumps(before, sort_keys=True) if before is not None else None,
+            after=json.dumps(after, sort_keys=True) if after is not None else None,
         )
