@@ -134,3 +134,34 @@ def test_parse_jwks_keeps_only_usable_public_signing_keys() -> None:
     assert not keys["withd"].is_private
     with pytest.raises(JwksError):
         parse_jwks({"nokeys": []})
+
+
+def test_a_slow_refresh_does_not_hold_up_requests_with_cached_keys() -> None:
+    """While one thread waits on a slow JWKS endpoint after the TTL, others use the cached keys."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    calls = 0
+
+    def fetch(_url: str) -> object:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            entered.set()
+            assert release.wait(10)
+        return {"keys": [OLD.jwk()]}
+
+    clock = FakeClock()
+    source = JwksKeySource("http://idp.invalid/jwks.json", ttl_seconds=TTL, clock=clock, fetch=fetch)
+    source.load()
+    clock.advance(TTL)
+    slow = threading.Thread(target=source.key_for, args=("old", "RS256"))
+    slow.start()
+    try:
+        assert entered.wait(10)
+        assert source.key_for("old", "RS256") is not None  # returns while the refresh is stuck
+        assert calls == 2
+    finally:
+        release.set()
+        slow.join(10)
+    assert not slow.is_alive() and calls == 2

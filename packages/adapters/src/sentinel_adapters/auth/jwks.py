@@ -4,6 +4,7 @@ once per cooldown, and kept through an outage until TTL + grace; plus OIDC disco
 Time comes from an injectable Clock (monotonic), so the TTL logic is testable without waiting.
 """
 
+import functools
 import json
 import math
 import threading
@@ -42,14 +43,20 @@ def _check_url(url: str) -> None:
         raise JwksError(f"not an http(s) URL: {url!r}")
 
 
+@functools.cache
+def _shared_client() -> httpx.Client:
+    """One pooled client for every fetch (building a TLS context per request is slow)."""
+    return httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False)
+
+
 def fetch_json(url: str, timeout: float = FETCH_TIMEOUT_SECONDS) -> Any:
     """GET ``url`` (no redirects, at most 1 MiB) and parse it as JSON."""
     _check_url(url)
+    client = _shared_client()
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream("GET", url, headers={"Accept": "application/json"}) as response,
-        ):
+        with client.stream(
+            "GET", url, headers={"Accept": "application/json"}, timeout=timeout, follow_redirects=False
+        ) as response:
             if response.status_code != 200:
                 raise JwksError(f"GET {url}: HTTP {response.status_code}")
             body = bytearray()
@@ -170,27 +177,39 @@ class JwksKeySource:
     def kids(self) -> list[str]:
         return sorted(self._keys)
 
+    def _stale(self, now: float) -> bool:
+        return now - self._fetched_at >= self.ttl and now - self._last_failure >= self.cooldown
+
     def key_for(self, kid: str | None, alg: str) -> PublicKey | None:
         """The cached key for ``kid`` (None when unknown even after an allowed refetch).
-        Raises AuthenticationError when the keys are past TTL + grace and cannot be refreshed."""
-        with self._lock:
-            now = self._clock.monotonic()
-            if now - self._fetched_at >= self.ttl and now - self._last_failure >= self.cooldown:
-                self._try_refresh_locked("ttl")
-            if self._clock.monotonic() - self._fetched_at >= self.ttl + self.grace:
-                raise AuthenticationError("signing keys unavailable: the JWKS endpoint cannot be reached")
-            key = self._pick(kid)
-            if (
-                key is None
-                and self.refresh_on_unknown_kid
-                and now - self._last_unknown_kid_fetch >= self.cooldown
-            ):
-                self._last_unknown_kid_fetch = now
-                self._try_refresh_locked("unknown kid")
-                key = self._pick(kid)
-            return key
+        Raises AuthenticationError when the keys are past TTL + grace and cannot be refreshed.
+
+        One fetch runs at a time. A TTL refresh is waited for only when the cached keys are no
+        longer usable; otherwise other requests keep using them while one thread refreshes."""
+        now = self._clock.monotonic()
+        if self._stale(now):
+            usable = now - self._fetched_at < self.ttl + self.grace
+            if self._lock.acquire(blocking=not usable):
+                try:
+                    if self._stale(self._clock.monotonic()):  # not refreshed meanwhile
+                        self._try_refresh_locked("ttl")
+                finally:
+                    self._lock.release()
+        if self._clock.monotonic() - self._fetched_at >= self.ttl + self.grace:
+            raise AuthenticationError("signing keys unavailable: the JWKS endpoint cannot be reached")
+        key = self._pick(kid)
+        if key is None and self.refresh_on_unknown_kid:
+            with self._lock:
+                key = self._pick(kid)  # a concurrent refresh may have brought it
+                now = self._clock.monotonic()
+                if key is None and now - self._last_unknown_kid_fetch >= self.cooldown:
+                    self._last_unknown_kid_fetch = now
+                    self._try_refresh_locked("unknown kid")
+                    key = self._pick(kid)
+        return key
 
     def _pick(self, kid: str | None) -> PublicKey | None:
+        keys = self._keys  # replaced whole by a refresh, never mutated
         if kid is not None:
-            return self._keys.get(kid)
-        return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+            return keys.get(kid)
+        return next(iter(keys.values())) if len(keys) == 1 else None

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,6 +26,7 @@ class SigningKey:
     alg: str
     private_pem: bytes
     public_pem: bytes
+    _cache: dict[bool, RSAKey | OKPKey] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def rsa(cls, kid: str | None = None, bits: int = 2048) -> "SigningKey":
@@ -46,9 +47,14 @@ class SigningKey:
         return cls(kid or f"k-{uuid.uuid4().hex[:8]}", alg, private_pem, public_pem)
 
     def _jose(self, private: bool) -> RSAKey | OKPKey:
-        pem = self.private_pem if private else self.public_pem
-        params: KeyParameters = {"kid": self.kid}
-        return RSAKey.import_key(pem, params) if self.alg == "RS256" else OKPKey.import_key(pem, params)
+        """The joserfc key (cached: loading an RSA private key validates it, which is slow)."""
+        cached = self._cache.get(private)
+        if cached is None:
+            pem = self.private_pem if private else self.public_pem
+            params: KeyParameters = {"kid": self.kid}
+            cached = RSAKey.import_key(pem, params) if self.alg == "RS256" else OKPKey.import_key(pem, params)
+            self._cache[private] = cached
+        return cached
 
     def jwk(self) -> dict[str, Any]:
         """The public JWK, as a JWKS lists it."""
