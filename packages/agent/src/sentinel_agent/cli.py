@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--strict", action="store_true", help="treat unknown keys as errors")
     demo = sub.add_parser("demo", help="run the built-in demo lab (network namespaces, real packets)")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    replay = sub.add_parser("replay", help="run a pcap/pcapng through the real programs (docs/replay.md)")
+    replay.add_argument("capture", help="pcap or pcapng file")
+    replay.add_argument("-c", "--config", dest="replay_config", help="YAML configuration (default: built-in)")
+    replay.add_argument("-o", "--output", choices=["table", "json", "eve"], default=argparse.SUPPRESS)
     client.register(sub)
     return parser
 
@@ -91,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         from sentinel_agent.demo import run_demo
 
         return run_demo(quiet=args.quiet)
+    if args.command == "replay":
+        from sentinel_agent.replay import run_replay
+
+        explicit = args.config if args.config != DEFAULT_CONFIG else None
+        return run_replay(args.capture, args.replay_config or explicit, args.output or "table")
     if hasattr(args, "handler"):
         from sentinel_agent import client
 
