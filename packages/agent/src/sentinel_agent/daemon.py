@@ -13,7 +13,6 @@ import structlog
 from hypercorn.asyncio import serve
 from starlette.middleware import Middleware
 
-from sentinel_adapters.auth import AuthSetupError, build_authenticator
 from sentinel_agent.grpc_api import GrpcAlertServer
 from sentinel_agent.metrics import build_registry, serve_metrics
 from sentinel_agent.metrics.runtime_provider import RuntimeMetrics
@@ -64,7 +63,9 @@ async def _serve(
     registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
     auth = [auth_middleware(runtime, authenticator)]  # innermost layer; metrics_port gets it too
     app = build_app(runtime, reloads, validate, registry, stop=stop, middleware=auth)  # stop ends SSE
-    grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=authenticator)
+    grpc_server = GrpcAlertServer.from_config(
+        agent, runtime.broadcast, authenticator=authenticator, base_dir=Path(runtime.loaded.source).parent
+    )
     servers = [
         serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
         serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait, auth),
@@ -108,11 +109,15 @@ def watched_files(loaded: LoadedConfig) -> list[Path]:
 
 def run_daemon(loaded: LoadedConfig, reload_config: Callable[[], LoadedConfig]) -> int:
     """``reload_config`` re-reads and validates the configuration with the same layers (CLI, env)."""
-    try:  # before anything is attached: a JWKS or discovery failure aborts the start (contract §9)
-        authenticator = build_authenticator(loaded.config.auth, Path(loaded.source).parent)
-    except AuthSetupError as exc:
-        log.error("authentication setup failed; not starting", error=str(exc))
-        return 1
+    authenticator: Authenticator | None = None
+    if loaded.config.auth.enabled:  # imported only when needed: JOSE and X.509 are slow to import
+        from sentinel_adapters.auth import AuthSetupError, build_authenticator
+
+        try:  # before anything is attached: a JWKS or discovery failure aborts the start (contract §9)
+            authenticator = build_authenticator(loaded.config.auth, Path(loaded.source).parent)
+        except AuthSetupError as exc:
+            log.error("authentication setup failed; not starting", error=str(exc))
+            return 1
     runtime = AgentRuntime(loaded)
     reloads: ReloadService[LoadedConfig] = ReloadService(reload_config, runtime.reload, _log_reload)
     watcher = ConfigWatcher(watched_files(loaded), lambda: reloads.request("file"))

@@ -26,6 +26,7 @@ from sentinel_agent.grpc_api.auth import CredentialsError, credentials_from_meta
 from sentinel_agent.grpc_api.convert import to_alert_event
 from sentinel_agent.grpc_api.filters import AlertFilter
 from sentinel_application.alert_broadcast import DEFAULT_QUEUE, AlertBroadcast
+from sentinel_infrastructure.config.agent_checks import tls_path
 from sentinel_infrastructure.config.model import AgentSection, TlsSection
 from sentinel_ports.authenticator import AuthenticationError, Authenticator
 
@@ -142,8 +143,8 @@ class AlertStreamServicer(alerts_pb2_grpc.AlertStreamServiceServicer):
 
 def _credentials(tls: TlsSection, base_dir: Path) -> grpc.ServerCredentials:
     """PEM key and certificate chain; relative paths are relative to the configuration's folder."""
-    key = (base_dir / tls.key_path).read_bytes()
-    cert = (base_dir / tls.cert_path).read_bytes()
+    key = tls_path(base_dir, tls.key_path).read_bytes()
+    cert = tls_path(base_dir, tls.cert_path).read_bytes()
     return grpc.ssl_server_credentials([(key, cert)])
 
 
