@@ -276,3 +276,28 @@ def test_grpc_stream_needs_credentials(live: tuple[AgentProcess, IdentityProvide
         outcome([("authorization", f"Bearer {token(K2, role='viewer')}")])
         == grpc.StatusCode.DEADLINE_EXCEEDED
     )
+
+
+def test_cli_token_against_the_live_agent(live: tuple[AgentProcess, IdentityProvider, int]) -> None:
+    """The CLI's --token / EBPFSENTINEL_TOKEN is verified by the agent; 401/403 exit 3."""
+    agent, idp, _ = live
+    idp.rotate(K2)
+
+    def cli(*args: str, token_value: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "EBPFSENTINEL_PORT": str(agent.port)}
+        if token_value is not None:
+            env["EBPFSENTINEL_TOKEN"] = token_value
+        return subprocess.run(
+            [AGENT, *args], capture_output=True, text=True, timeout=60, env=env, check=False
+        )
+
+    assert cli("status", token_value=token(K2, role="viewer")).returncode == 0
+    missing = cli("status")
+    assert missing.returncode == 3 and "401 AUTHENTICATION_REQUIRED" in missing.stderr
+    rule = json.dumps(
+        {"id": "cli-rule", "priority": 300, "action": "deny", "protocol": "udp", "dst_port": 40999}
+    )
+    viewer = cli("firewall", "add", "--json", rule, token_value=token(K2, role="viewer"))
+    assert viewer.returncode == 3 and "403 INSUFFICIENT_ROLE" in viewer.stderr
+    assert cli("firewall", "add", "--json", rule, token_value=token(K2)).returncode == 0
+    assert cli("firewall", "delete", "cli-rule", token_value=token(K2)).returncode == 0

@@ -11,8 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 ROLES = ("admin", "operator", "viewer")
 JWT_ALGORITHMS = ("RS256", "EdDSA")
@@ -72,6 +70,10 @@ def resolve_key_path(path: str, base_dir: Path) -> Path:
 
 def public_key_issue(path: Path, algorithm: str) -> str | None:
     """Why the PEM at ``path`` cannot verify ``algorithm`` tokens, or None when it can."""
+    # imported here: only configs with a PEM key pay for loading the X.509 machinery
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     try:
         with path.open("rb") as handle:
             pem = handle.read(MAX_PEM_BYTES + 1)
