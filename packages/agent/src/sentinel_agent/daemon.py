@@ -63,7 +63,9 @@ async def _serve(
     registry = build_registry(RuntimeMetrics(runtime, reloads))  # /metrics on both ports (§2.0)
     auth = [auth_middleware(runtime, authenticator)]  # innermost layer; metrics_port gets it too
     app = build_app(runtime, reloads, validate, registry, stop=stop, middleware=auth)  # stop ends SSE
-    grpc_server = GrpcAlertServer.from_config(agent, runtime.broadcast, authenticator=authenticator)
+    grpc_server = GrpcAlertServer.from_config(
+        agent, runtime.broadcast, authenticator=authenticator, base_dir=Path(runtime.loaded.source).parent
+    )
     servers = [
         serve(app, hc, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
         serve_metrics(registry, agent.bind_address, agent.metrics_port, stop.wait, auth),
