@@ -242,12 +242,15 @@ class Rig:
         return list(body["alerts"])
 
 
+LAB_PREFIX = "edt"
+
+
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+def rig(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     tmp = tmp_path_factory.mktemp("e2e-det")
     cert = self_signed_cert(tmp, "127.0.0.1")
     (tmp / "e2e.rules").write_text(RULES_FILE)
-    with Lab("edt") as lab, HttpReceiver() as hook:
+    with HttpReceiver() as hook:
         att = lab.attacker
         net = att.peer_ip.rsplit(".", 1)[0]
         for host in (11, 12, 13, 30):

@@ -90,23 +90,25 @@ class Rig:
         return str(self.agent.text("/metrics"))
 
 
+LAB_PREFIX = "efw"
+
+
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+def rig(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     tmp = tmp_path_factory.mktemp("e2e-fw")
-    with Lab("efw") as lab:
-        att = lab.attacker
-        net = att.peer_ip.rsplit(".", 1)[0]
-        v6 = att.peer_ip6.replace("::2", "::10")
-        att.ns("ip", "addr", "add", f"{net}.17/24", "dev", att.peer_if)
-        att.ns("ip", "-6", "addr", "add", f"{v6}/64", "dev", att.peer_if, "nodad")
-        port = free_port()
-        config = tmp / "agent.yaml"
-        head = agent_yaml(att.host_if, port, data_dir=tmp / "data")
-        subject = Rig(lab, None, config, head, net, v6)  # type: ignore[arg-type]
-        subject.write()
-        with Agent(config, port, tmp / "agent.log") as agent:
-            subject.agent = agent
-            yield subject
+    att = lab.attacker
+    net = att.peer_ip.rsplit(".", 1)[0]
+    v6 = att.peer_ip6.replace("::2", "::10")
+    att.ns("ip", "addr", "add", f"{net}.17/24", "dev", att.peer_if)
+    att.ns("ip", "-6", "addr", "add", f"{v6}/64", "dev", att.peer_if, "nodad")
+    port = free_port()
+    config = tmp / "agent.yaml"
+    head = agent_yaml(att.host_if, port, data_dir=tmp / "data")
+    subject = Rig(lab, None, config, head, net, v6)  # type: ignore[arg-type]
+    subject.write()
+    with Agent(config, port, tmp / "agent.log") as agent:
+        subject.agent = agent
+        yield subject
 
 
 def test_cidr_rule_drops_its_sources_only(rig: Rig) -> None:
