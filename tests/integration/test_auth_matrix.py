@@ -108,8 +108,27 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AgentProces
         config = tmp / "agent.yaml"
         config.write_text(config_text(lab, http, metrics, tmp / "data", idp.jwks_url, GRPC_PORT))
         config.chmod(0o600)
-        with AgentProcess(config, http, tmp / "agent.log") as agent:
+        with PatientAgent(config, http, tmp / "agent.log") as agent:
             yield agent, idp, metrics
+
+
+class PatientAgent(AgentProcess):  # type: ignore[misc]  # _agent is untyped for mypy
+    """AgentProcess with a 90 s readiness deadline: on a loaded 2-core machine the agent's start
+    (imports, BPF verification, attach) can take longer than the helper's 20 s."""
+
+    def __enter__(self) -> "PatientAgent":
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"agent exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"agent not ready: {self.log_path.read_text()[-2000:]}")
 
 
 def _code(result: tuple[int, Any]) -> tuple[int, str | None]:
