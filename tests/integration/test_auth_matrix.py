@@ -320,3 +320,39 @@ def test_cli_token_against_the_live_agent(live: tuple[AgentProcess, IdentityProv
     assert viewer.returncode == 3 and "403 INSUFFICIENT_ROLE" in viewer.stderr
     assert cli("firewall", "add", "--json", rule, token_value=token(K2)).returncode == 0
     assert cli("firewall", "delete", "cli-rule", token_value=token(K2)).returncode == 0
+
+
+def test_oidc_discovery_with_eddsa_and_public_metrics(tmp_path: Path) -> None:
+    """``oidc.issuer`` only: the agent reads the discovery document, then the JWKS it names, and
+    verifies Ed25519 tokens; ``metrics_auth_required: false`` leaves /metrics open."""
+    ed = SigningKey.ed25519("ed-1")
+    with VethLab(prefix="aut") as lab, identity_provider([ed]) as idp:
+        http = free_port()
+        config = tmp_path / "agent.yaml"
+        config.write_text(
+            f"agent:\n  interfaces: [{lab.host_if}]\n  http_port: {http}\n  grpc_port: {free_port()}\n"
+            f"  metrics_port: {free_port()}\n  data_dir: {tmp_path / 'data'}\n"
+            f"auth:\n  enabled: true\n  metrics_auth_required: false\n"
+            f"  oidc:\n    issuer: {idp.issuer}\n    audience: {AUDIENCE}\n"
+            "dlp:\n  enabled: false\n"
+        )
+        config.chmod(0o600)
+        with PatientAgent(config, http, tmp_path / "agent.log") as agent:
+            assert idp.requests == {"/.well-known/openid-configuration": 1, "/jwks.json": 1}
+            now = int(time.time())
+            claims = {
+                "sub": "oidc-user",
+                "role": "viewer",
+                "iss": idp.issuer,
+                "aud": AUDIENCE,
+                "exp": now + 300,
+            }
+            assert agent.get("/api/v1/agent/status", bearer(ed.sign(claims)))[0] == 200
+            assert _code(agent.request("DELETE", "/api/v1/dns/cache", None, bearer(ed.sign(claims)))) == (
+                403,
+                "INSUFFICIENT_ROLE",
+            )
+            assert agent.get("/api/v1/agent/status", bearer(ed.sign({**claims, "iss": ISSUER})))[0] == 401
+            assert agent.get("/api/v1/agent/status", bearer(token(K1)))[0] == 401  # an RSA key it never saw
+            assert raw_get(agent.port, "/metrics")[0] == 200
+            assert agent.get("/api/v1/agent/status")[0] == 401
