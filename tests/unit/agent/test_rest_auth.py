@@ -148,3 +148,13 @@ def test_other_writes_need_operator() -> None:
         c.post("/api/v1/ips/blacklist", headers={"X-API-Key": "k-op"}, json={"ip": "1.2.3.4"}).status_code
         == 201
     )
+
+
+def test_non_ascii_api_key_matches_its_utf8_bytes() -> None:
+    auth = TableAuthenticator(api_keys={"clé-ü": Principal("u", Role.VIEWER)})
+    app = Starlette(
+        routes=[Route("/api/v1/agent/status", ok)],
+        middleware=[Middleware(AuthMiddleware, authenticator=auth)],
+    )
+    response = TestClient(app).get("/api/v1/agent/status", headers={"X-API-Key": "clé-ü".encode()})
+    assert response.json() == {"who": "u"}

@@ -47,7 +47,7 @@ def credentials_from_headers(headers: list[tuple[bytes, bytes]]) -> Credentials:
         if token.count(".") != 2:
             raise AuthenticationError(MALFORMED)
         return Credentials(bearer=token)
-    api_key = values.get(b"x-api-key", b"").decode("latin-1").strip()
+    api_key = values.get(b"x-api-key", b"").decode("utf-8", "replace").strip()  # keys are UTF-8 in config
     if api_key:
         return Credentials(api_key=api_key)
     raise AuthenticationError(REQUIRED)
