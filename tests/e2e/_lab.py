@@ -26,23 +26,29 @@ _INTEGRATION = str(Path(__file__).resolve().parents[1] / "integration")
 if _INTEGRATION not in sys.path:
     sys.path.insert(0, _INTEGRATION)
 
-from _agent import AgentProcess, agent_yaml, free_port, wait_until  # noqa: E402
+from _agent import AGENT, AgentProcess, agent_yaml, free_port, wait_until  # noqa: E402
 from _traffic import count_arrivals, mac_of, send_syns  # noqa: E402
 
 from sentinel_agent.lab import VethLab, run  # noqa: E402
 
 __all__ = [
+    "AGENT",
+    "SNIFFER",
     "Agent",
     "AgentProcess",
     "Lab",
     "agent_yaml",
+    "arrivals",
     "count_arrivals",
     "free_port",
+    "ipv4_frame",
     "mac_of",
     "metric",
     "parse_metrics",
     "poll",
+    "send_frames",
     "send_syns",
+    "udp_to",
     "wait_until",
 ]
 

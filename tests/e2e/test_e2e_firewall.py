@@ -8,6 +8,7 @@ One agent for the module (the IDS, DNS, threat-intel and DLP programs are off: t
 the XDP path); every case uses its own ports or source addresses so the cases stay independent.
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from _lab import (
+    AGENT,
     SNIFFER,
     Agent,
     Lab,
@@ -157,6 +159,23 @@ def test_rest_rule_takes_effect_and_its_deletion_restores_traffic(rig: Rig) -> N
     assert rig.passed(frames, 7500) == 0
     assert rig.agent.request("DELETE", "/api/v1/firewall/rules/rest-deny-7500")[0] == 204
     assert rig.passed(frames, 7500) == 3
+
+
+def cli(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [AGENT, "--port", str(rig.agent.port), "-o", "json", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_cli_adds_lists_and_deletes_a_rule_that_the_kernel_enforces(rig: Rig) -> None:
+    frames = [rig.frame(17, 7550) for _ in range(3)]
+    rule = '{"id": "cli-deny-7550", "priority": 21, "action": "deny", "protocol": "udp", "dst_port": 7550}'
+    assert cli(rig, "firewall", "add", "--json", rule).returncode == 0
+    listed = json.loads(cli(rig, "firewall", "list").stdout)
+    assert "cli-deny-7550" in [r["id"] for r in listed]
+    assert rig.passed(frames, 7550) == 0
+    assert json.loads(cli(rig, "firewall", "delete", "cli-deny-7550").stdout) == {"deleted": "cli-deny-7550"}
+    assert rig.passed(frames, 7550) == 3
+    assert cli(rig, "config", "test", "-c", str(rig.config)).returncode == 0
 
 
 def test_yaml_edit_and_sighup_then_invalid_yaml_changes_nothing(rig: Rig) -> None:
