@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -163,6 +164,20 @@ def test_reflection_lists_the_services_when_enabled() -> None:
                 "ebpfsentinel.v1.AlertStreamService",
                 "grpc.health.v1.Health",
                 "grpc.reflection.v1alpha.ServerReflection",
+            }
+            # What grpcurl asks next: the file defining the service, to build requests from JSON.
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(
+                file_containing_symbol="ebpfsentinel.v1.AlertStreamService"
+            )
+            reply = next(stub.ServerReflectionInfo(iter([request]), timeout=5))
+            (raw,) = reply.file_descriptor_response.file_descriptor_proto
+            proto = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            assert (proto.name, proto.package) == ("ebpfsentinel/v1/alerts.proto", "ebpfsentinel.v1")
+            assert {m.name for m in proto.message_type} == {
+                "StreamAlertsRequest",
+                "AlertEvent",
+                "ContainerIdentity",
             }
     finally:
         h.close()
