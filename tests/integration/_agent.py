@@ -38,15 +38,16 @@ def agent_yaml(interface: str, http_port: int, body: str = "", data_dir: Path | 
 class AgentProcess:
     """The agent running ``config``; its JSON log goes to ``log_path``. Use as a context manager."""
 
-    def __init__(self, config: Path, http_port: int, log_path: Path) -> None:
+    def __init__(self, config: Path, http_port: int, log_path: Path, ready_timeout: float = 20.0) -> None:
         self.config = config
+        self.ready_timeout = ready_timeout  # start-up can take longer on a loaded machine
         self.port = http_port
         self.log_path = log_path
         self._log = log_path.open("w")
         self.proc = subprocess.Popen([AGENT, "-c", str(config)], stdout=self._log, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> "AgentProcess":
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"agent exited: {self.log_path.read_text()[-2000:]}")

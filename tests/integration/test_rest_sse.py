@@ -111,7 +111,7 @@ def test_filtered_streams_replay_and_clean_shutdown(tmp_path: Path, monkeypatch:
         port = free_port()
         config = tmp_path / "agent.yaml"
         config.write_text(agent_yaml(lab.host_if, port, RULES.format(peer=lab.peer_ip), tmp_path / "data"))
-        with AgentProcess(config, port, tmp_path / "agent.log") as agent:
+        with AgentProcess(config, port, tmp_path / "agent.log", ready_timeout=60) as agent:
             bad = SseClient(port, "?severity_min=urgent")
             assert (bad.status, bad.body["error"]["code"]) == (400, "INVALID_SEVERITY")
 
@@ -133,8 +133,13 @@ def test_filtered_streams_replay_and_clean_shutdown(tmp_path: Path, monkeypatch:
             assert [a["id"] for a in alerts] == everything.ids()
             assert all(set(a) >= ALERT_KEYS for a in alerts)
             assert sorted(a["rule_id"] for a in alerts) == ["deny-ping"] * 2 + ["deny-telnet"] * 3
-            stored = agent.get("/api/v1/alerts?component=firewall&limit=10")[1]["alerts"]
-            by_id = {a["id"]: a for a in stored}
+
+            def stored() -> dict[str, Any]:
+                listed = agent.get("/api/v1/alerts?component=firewall&limit=10")[1]["alerts"]
+                return {a["id"]: a for a in listed}
+
+            assert wait_until(lambda: len(stored()) == 5, timeout=10)  # the store writes in batches
+            by_id = stored()
             assert all(by_id[a["id"]] == a for a in alerts)  # the REST list item, exactly
 
             assert firewall.ids() == everything.ids()
