@@ -60,6 +60,7 @@ class Agent(AgentProcess):  # type: ignore[misc]  # imported by path: untyped he
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()
                 raise AssertionError(f"agent exited: {self.log_path.read_text()[-2000:]}")
             try:
                 if self.get("/readyz")[0] == 200:
@@ -67,6 +68,7 @@ class Agent(AgentProcess):  # type: ignore[misc]  # imported by path: untyped he
             except OSError:
                 pass
             time.sleep(0.1)
+        self.stop()  # never leave an agent behind (``with`` does not call __exit__ here)
         raise AssertionError(f"agent not ready: {self.log_path.read_text()[-2000:]}")
 
     def text(self, path: str) -> str:
