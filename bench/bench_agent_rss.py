@@ -9,8 +9,9 @@ which), ``VmRSS`` from ``/proc/<pid>/status`` is sampled every 0.5 s until three
 lie within 0.5 MB of each other (at most ``--settle`` s), and the last one is reported along with
 ``RssAnon``/``RssFile`` and ``VmHWM`` (peak). The agent has no child processes.
 
-Baselines, same run: ``python -c pass`` (the same interpreter; its peak RSS, ``ru_maxrss`` of the
-child), and the agent with every engine disabled (REST/gRPC/metrics servers and storage only).
+Baselines, same run: ``python -c pass`` (the same interpreter; its ``VmHWM``, read by itself), the
+agent's imports alone (``import sentinel_agent.daemon``, nothing started), and the agent with every
+engine disabled (REST/gRPC/metrics servers and storage only).
 
 Run as root: ``.venv/bin/python bench/bench_agent_rss.py [--trials 3] [--settle 20]``. Never
 asserts; prints a Markdown table.
@@ -18,9 +19,9 @@ asserts; prints a Markdown table.
 
 import argparse
 import json
-import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,12 +95,16 @@ def status_kb(pid: int) -> dict[str, int]:
     return out
 
 
-def bare_python() -> int:
-    """Peak RSS of ``python -c pass`` (kB): ``ru_maxrss`` of this process's children, which is the
-    largest child so far — so this runs before any other child (the ``ip`` commands of the lab
-    are smaller still)."""
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+def peak_of(code: str) -> int:
+    """Peak RSS (kB) of ``python -c <code>``: its ``VmHWM``, read by the child itself at its end
+    (``ru_maxrss`` would not do: Linux carries it over fork and exec, so it would show this
+    process's size)."""
+    tail = "import re, sys\nstatus = open('/proc/self/status').read()\n"
+    tail += "sys.stdout.write(re.search(r'VmHWM:\\s+(\\d+)', status)[1])"
+    probe = f"{code}\n{tail}"
+    return int(
+        subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    )
 
 
 def agent_rss(interface: str, body: str, settle: float) -> tuple[dict[str, int], str]:
@@ -157,7 +162,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=20.0)
     args = parser.parse_args()
     print(f"# bench_agent_rss: {bc.machine()}")
-    bare = bare_python()
+    bare = statistics.median(peak_of("pass") for _ in range(args.trials))
+    imports = statistics.median(peak_of("import sentinel_agent.daemon") for _ in range(args.trials))
     results: dict[str, list[dict[str, int]]] = {"off": [], "on": []}
     notes: dict[str, str] = {}
     with VethLab(prefix="brs") as lab:
@@ -170,7 +176,18 @@ def main() -> None:
     def mb(kb: float) -> str:
         return f"{kb / 1024:.1f}"
 
-    rows = [("`python -c pass` (peak)", mb(bare), "", "", mb(bare), "1.00x", "")]
+    rows = [
+        ("`python -c pass` (peak)", mb(bare), "", "", mb(bare), "1.00x", ""),
+        (
+            "`python -c 'import sentinel_agent.daemon'` (peak)",
+            mb(imports),
+            "",
+            "",
+            mb(imports),
+            f"{imports / bare:.2f}x",
+            "",
+        ),
+    ]
     for key, label in (("off", "agent, every engine disabled"), ("on", "agent, every engine enabled")):
         rss = bc.summarize([f["VmRSS"] for f in results[key]])
         anon = bc.summarize([f.get("RssAnon", 0) for f in results[key]])

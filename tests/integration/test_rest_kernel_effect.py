@@ -225,6 +225,27 @@ dlp:
                 status, removed = agent.request("DELETE", "/api/v1/domains/blocklist/bad.rke.example")
                 assert (status, removed) == (200, {"domain": "bad.rke.example", "removed": True})
                 assert all(p["pattern"] != "bad.rke.example" for p in agent.get("/api/v1/dns/blocklist")[1])
+
+                # an L7 rule added through the API is kept in LMDB (next block: after a restart)
+                kept = {
+                    "id": "rke-kept",
+                    "priority": 2,
+                    "action": "reject",
+                    "protocol": "tls",
+                    "sni": "*.x.example",
+                }
+                assert agent.request("POST", "/api/v1/firewall/l7-rules", kept)[0] == 201
+
+            with AgentProcess(config, port, tmp_path / "agent2.log") as agent:
+                listed = {r["id"]: r for r in agent.get("/api/v1/firewall/l7-rules")[1]}
+                assert set(listed) == {"rke-kept"}  # rke-l7 stayed deleted
+                assert listed["rke-kept"]["matcher"] == {"protocol": "tls", "sni_pattern": "*.x.example"}
+                history = agent.get("/api/v1/audit/rules/rke-l7/history")[1]["entries"]
+                assert [(e["action"], e["actor"]) for e in history] == [
+                    ("rule_removed", "api"),
+                    ("rule_added", "api"),
+                ]
+                assert all(e["component"] == "l7" for e in history)
         finally:
             probe.close()
             sink.close()
