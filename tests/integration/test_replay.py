@@ -16,6 +16,7 @@ The capture (scapy ``wrpcap``, real MACs of the lab) holds, in order:
   7,8 UDP from a rate-limited host, 1 ms apart   -> pass, then drop (rate limit), ratelimit alert
 """
 
+import http.server
 import json
 import socket
 import subprocess
@@ -252,6 +253,65 @@ def test_pcapng_replays_like_pcap(tmp_path: Path) -> None:
         write_capture(lab, capture, pcapng=True)
         assert capture.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
         assert_expected(replay_json(capture, config))
+
+
+class _Feed(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"# test feed\n203.0.113.99\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_threat_intel_feeds_are_fetched_and_enforced_by_tc_threatintel(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/plain.txt"
+        config = tmp_path / "agent.yaml"
+        body = f"""threatintel:
+  mode: block
+  allow_networks: [127.0.0.0/8]
+  feeds:
+    - {{id: plain, name: Plain list, url: "{url}", format: plaintext}}
+dlp:
+  enabled: false
+"""
+        config.write_text(agent_yaml("replay0", free_port(), body, tmp_path / "data"))
+        from scapy.all import IP, UDP, Ether, wrpcap
+
+        eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        capture = tmp_path / "ti.pcap"
+        wrpcap(
+            str(capture),
+            [
+                eth / IP(src="203.0.113.99", dst="198.51.100.1") / UDP(sport=1000, dport=2000),
+                eth / IP(src="203.0.113.98", dst="198.51.100.1") / UDP(sport=1000, dport=2000),
+            ],
+        )
+        result = replay(str(capture), "-c", str(config), "-o", "json")
+        assert result.returncode == 0, result.stderr
+        assert "1 feed(s) refreshed: 1 ok, 0 failed; 1 IOCs loaded" in result.stderr
+        packets = json.loads(result.stdout)["packets"]
+        assert [(p["verdict"], p["decided_by"]) for p in packets] == [
+            ("drop", "tc_threatintel"),
+            ("pass", None),
+        ]
+        assert [(a["component"], a["rule_id"], a["action"]) for a in packets[0]["alerts"]] == [
+            ("threatintel", "ti-plain", "block")
+        ]
+        assert packets[0]["rule_hits"] == [
+            {"program": "tc_threatintel", "rule_id": "ti-plain", "action": "drop"}
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_truncated_capture_is_a_clear_error_without_a_traceback(tmp_path: Path) -> None:

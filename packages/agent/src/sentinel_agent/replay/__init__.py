@@ -49,6 +49,7 @@ def run_replay(capture: str, config: str | None, output: str) -> int:
         return 1
     from sentinel_agent.replay.engine import Replayer
 
+    _logs_to_stderr()
     try:
         replayer = Replayer(loaded)
     except (BpfError, FileNotFoundError, PermissionError) as exc:
@@ -58,6 +59,8 @@ def run_replay(capture: str, config: str | None, output: str) -> int:
     except Exception as exc:  # e.g. a pattern hyperscan refuses beyond the config's syntax check
         print(f"replay: cannot build the engines from the configuration: {exc}", file=sys.stderr)
         return 1
+    if replayer.feed_report:
+        print(f"replay: threat-intel feeds: {replayer.feed_report}", file=sys.stderr)
     try:
         results = list(replayer.run(frames))
     except CaptureError as exc:
@@ -67,3 +70,13 @@ def run_replay(capture: str, config: str | None, output: str) -> int:
         replayer.close()
     render(results, output or "table", capture, config or "(built-in)", replayer.programs, sys.stdout)
     return 0
+
+
+def _logs_to_stderr() -> None:
+    """Engine warnings (skipped signatures, feed failures) go to stderr: stdout is the report."""
+    import structlog
+
+    from sentinel_infrastructure.logging import configure_logging
+
+    configure_logging("warn", "text")
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))

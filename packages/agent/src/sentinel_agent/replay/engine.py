@@ -63,6 +63,7 @@ from sentinel_infrastructure.config import LoadedConfig
 from sentinel_ports.alert_sink import AlertSink
 
 TC_ACT_SHOT = 2
+CHAIN = ("xdp_firewall", "xdp_ratelimit", "tc_threatintel", "tc_ids", "tc_dns")  # a packet's order
 SWEEP_EVERY_NS = 5_000_000_000  # the agent's housekeeping period
 _XDP_NAMES = {0: "aborted", 1: "drop", 2: "pass", 3: "tx", 4: "redirect"}
 _ALERT_PROGRAM = {
@@ -124,7 +125,7 @@ class Replayer:
         self._last_sweep_ns = 0
         self._objects: list[BpfObject] = []
         self._closers: list[Callable[[], None]] = []
-        self.programs: list[str] = []
+        self._loaded_names: set[str] = set()
         try:
             self._build()
         except BaseException:
@@ -135,8 +136,13 @@ class Replayer:
     def _load(self, name: str) -> BpfObject:
         obj = BpfObject.load_bundled(name)
         self._objects.append(obj)
-        self.programs.append(name)
+        self._loaded_names.add(name)
         return obj
+
+    @property
+    def programs(self) -> list[str]:
+        """The programs loaded, in the order a packet meets them."""
+        return [name for name in CHAIN if name in self._loaded_names]
 
     def _clock_s(self) -> float:
         return self._now_ns / 1e9
@@ -175,14 +181,6 @@ class Replayer:
         self.ips = None
         if cfg.ips.enabled and fw_obj is not None:
             self.ips = IpsEnforcer(IpsEngine(rules.ips_policy), BpfBlocklist(fw_obj), self._clock_s)
-        self.iocs: BpfIocMap | None = None
-        if cfg.threatintel.enabled:
-            self.iocs = BpfIocMap(self._load("tc_threatintel"))
-            self._closers.append(self.iocs.close)
-            self.iocs.load([], self._clock_s())  # as the agent: feeds are not fetched yet
-            self._ti_source = BpfThreatIntelEventSource(self._objects[-1])
-            self._closers.append(self._ti_source.close)
-            self._ti_alerts = ThreatIntelAlertService(self.iocs.feed_id, self.sink, self._ids)
         self.prefilter: BpfIdsPrefilter | None = None
         if cfg.ids.enabled or cfg.l7.enabled or (cfg.ips.enabled and rules.prevention_rules):
             engine = build_ids_engine(rules)
@@ -212,6 +210,29 @@ class Replayer:
             self._dns_fd = dns_obj.program_fd(DNS_INGRESS)
             self._dns_source = BpfDnsSource(dns_obj)
             self._closers.append(self._dns_source.close)
+        self.iocs: BpfIocMap | None = None
+        self.feed_report: str = ""
+        if cfg.threatintel.enabled:
+            self.iocs = BpfIocMap(self._load("tc_threatintel"))
+            self._closers.append(self.iocs.close)
+            self.iocs.load([], self._clock_s())
+            self._ti_source = BpfThreatIntelEventSource(self._objects[-1])
+            self._closers.append(self._ti_source.close)
+            self._ti_alerts = ThreatIntelAlertService(self.iocs.feed_id, self.sink, self._ids)
+            if cfg.threatintel.feeds:
+                self._fetch_feeds()
+
+    def _fetch_feeds(self) -> None:
+        """One synchronous fetch of every configured feed, as the daemon does at start (the IOC
+        set then stays as fetched: replay does not refresh feeds on capture time)."""
+        from sentinel_agent.feeds import FeedComposition
+
+        assert self.iocs is not None
+        feeds = FeedComposition(self._loaded.config.threatintel, self.iocs, lambda: self.dns)
+        try:
+            self.feed_report = feeds.service.refresh().message
+        finally:
+            feeds.fetcher.close()
 
     def _now(self) -> int:
         return self._now_ns
