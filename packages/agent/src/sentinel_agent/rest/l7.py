@@ -10,98 +10,63 @@ worker thread; the next captured payload is judged by the new set. The list (GET
 import asyncio
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from sentinel_agent.rest._common import (
-    MAX_ID,
-    MAX_SHORT,
-    MAX_TEXT,
-    BadRequestError,
-    RouteSpec,
-    error,
-    read_object,
-    text_field,
-    unavailable,
-)
+from sentinel_agent.rest import models as m
+from sentinel_agent.rest._common import MAX_ID, BadRequestError, error, unavailable
+from sentinel_agent.rest.registry import Endpoint, decode_body, set_fields
 from sentinel_application.l7_rules import DuplicateL7RuleError, L7RuleNotFoundError, L7RuleService
 from sentinel_domain.common import DomainError
 from sentinel_domain.l7 import rule_to_dict
 
-CREATE_FIELDS = frozenset(
-    {
-        "id",
-        "priority",
-        "action",
-        "protocol",
-        "method",
-        "path",
-        "host",
-        "content_type",
-        "sni",
-        "service",
-        "grpc_method",
-        "command",
-        "smb_command",
-        "is_smb2",
-        "src_ip",
-        "dst_ip",
-        "dst_port",
-        "enabled",
-    }
-)
-LIMITS = {
-    "id": MAX_ID,
-    "action": MAX_SHORT,
-    "protocol": MAX_SHORT,
-    "method": MAX_SHORT,
-    "command": MAX_SHORT,
-    "path": MAX_TEXT,
-    "host": MAX_TEXT,
-    "content_type": MAX_TEXT,
-    "sni": MAX_TEXT,
-    "service": MAX_TEXT,
-    "grpc_method": MAX_TEXT,
-    "src_ip": MAX_TEXT,
-    "dst_ip": MAX_TEXT,
-}
-REQUIRED = ("id", "priority", "action", "protocol")
+
+class CreateL7RuleRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An L7 rule (contract §2.3): ``protocol`` one of http tls grpc smtp ftp smb; matcher fields
+    ``method path host content_type`` (http), ``sni`` (tls), ``service grpc_method`` (grpc),
+    ``command`` (smtp, ftp), ``smb_command is_smb2`` (smb); ``dst_port`` a single port."""
+
+    id: m.Id
+    priority: int
+    action: m.Short
+    protocol: m.Short
+    method: m.Short | None = None
+    path: m.Text | None = None
+    host: m.Text | None = None
+    content_type: m.Text | None = None
+    sni: m.Text | None = None
+    service: m.Text | None = None
+    grpc_method: m.Text | None = None
+    command: m.Short | None = None
+    smb_command: int | None = None
+    is_smb2: bool | None = None
+    src_ip: m.Text | None = None
+    dst_ip: m.Text | None = None
+    dst_port: m.Port | None = None
+    enabled: bool | None = None
 
 
-def _create_request(data: dict[str, Any]) -> dict[str, Any]:
-    for key in REQUIRED:
-        if data.get(key) is None:
-            raise BadRequestError(f"{key} is required")
-    for key, limit in LIMITS.items():
-        text_field(data, key, limit)
-    for key in ("priority", "dst_port", "smb_command"):
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise BadRequestError(f"{key} must be an integer")
-    port = data.get("dst_port")
-    if port is not None and not 0 < port <= 65535:
-        raise BadRequestError(f"dst_port {port} out of range 1-65535")
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def l7_routes(runtime: Any) -> list[RouteSpec]:
+def l7_routes(runtime: Any) -> list[Endpoint]:
     missing = "the L7 rule service (agent not started)"
 
     def service() -> L7RuleService | None:
         return getattr(runtime, "l7_rules", None)
 
-    async def create(request: Request) -> Response:
+    async def create(request: Request) -> Any:
         rules = service()
         if rules is None:
             return unavailable(missing)
         try:
-            body = _create_request(await read_object(request, CREATE_FIELDS))
+            body = set_fields(await decode_body(request, CreateL7RuleRequest))
+            if body.get("dst_port") == 0:
+                raise BadRequestError("dst_port 0 out of range 1-65535")
             rule = await asyncio.get_running_loop().run_in_executor(None, rules.create, body)
         except DuplicateL7RuleError as exc:
             return error(409, "DUPLICATE_RULE", str(exc))
         except (BadRequestError, DomainError) as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
-        return JSONResponse(rule_to_dict(rule), status_code=201)
+        return rule_to_dict(rule)
 
     async def delete(request: Request) -> Response:
         rules = service()
@@ -115,6 +80,24 @@ def l7_routes(runtime: Any) -> list[RouteSpec]:
         return Response(status_code=204)
 
     return [
-        ("/api/v1/firewall/l7-rules", create, ["POST"]),
-        ("/api/v1/firewall/l7-rules/{id}", delete, ["DELETE"]),
+        Endpoint(
+            "POST",
+            "/api/v1/firewall/l7-rules",
+            create,
+            "Create an L7 firewall rule (persisted, audited, in force for the next captured payload)",
+            "firewall",
+            m.L7RuleResponse,
+            status=201,
+            request=CreateL7RuleRequest,
+            errors=(400, 409, 503),
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/firewall/l7-rules/{id}",
+            delete,
+            "Delete an L7 firewall rule",
+            "firewall",
+            status=204,
+            errors=(404, 503),
+        ),
     ]
