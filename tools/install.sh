@@ -56,7 +56,7 @@ if ((!DRY)) && [[ -z $ROOT ]] && ((EUID != 0)); then
     echo "install.sh: run as root (or use --root DIR / --dry-run)" >&2
     exit 1
 fi
-if ! compgen -G "$OBJECTS/*.bpf.o" >/dev/null; then
+if ((!SKIP_VENV)) && ! compgen -G "$OBJECTS/*.bpf.o" >/dev/null; then
     echo "install.sh: no kernel objects in $OBJECTS: run 'make -C bpf' first" >&2
     exit 1
 fi
