@@ -123,7 +123,7 @@ def test_grpc_stream_auth_health_reflection_and_shutdown(tmp_path: Path) -> None
         config.write_text(text)
         config.chmod(0o600)
         peer_word = int(ipaddress.IPv4Address(lab.peer_ip))
-        agent = AgentProcess(config, port, tmp_path / "agent.log")
+        agent = AgentProcess(config, port, tmp_path / "agent.log", ready_timeout=60)  # loaded CI hosts
         try:
             with agent, grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
                 health = health_pb2_grpc.HealthStub(channel)
