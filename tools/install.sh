@@ -58,7 +58,7 @@ if ((!DRY)) && [[ -z $ROOT ]] && ((EUID != 0)); then
 fi
 if ((!SKIP_VENV)) && ! compgen -G "$OBJECTS/*.bpf.o" >/dev/null; then
     echo "install.sh: no kernel objects in $OBJECTS: run 'make -C bpf' first" >&2
-    exit 1
+    ((DRY)) || exit 1
 fi
 
 echo "==> eBPFsentinel: $SRC -> $DEST (config $ETC, unit $UNIT_DIR)"
