@@ -246,6 +246,9 @@ dlp:
                     ("rule_added", "api"),
                 ]
                 assert all(e["component"] == "l7" for e in history)
+                status, body = agent.request("POST", "/api/v1/config/reload")  # the YAML has no l7 rules
+                assert (status, body["status"]) == (200, "ok")
+                assert [r["id"] for r in agent.get("/api/v1/firewall/l7-rules")[1]] == ["rke-kept"]
         finally:
             probe.close()
             sink.close()
