@@ -181,23 +181,31 @@ print(len(frames))
 """
 
 SNIFFER = r"""
-import socket, struct, sys, time
-iface, proto, dport, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+import select, socket, struct, sys
+iface, proto, dport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-s.bind((iface, 0)); s.settimeout(0.1)
-print("ready", flush=True)
-seen, deadline = 0, time.monotonic() + seconds
-while time.monotonic() < deadline:
-    try:
-        frame, addr = s.recvfrom(4096)
-    except TimeoutError:
-        continue
+s.bind((iface, 0))
+def match(frame, addr):
     if addr[2] == 4 or frame[12:14] != b"\x08\x00" or frame[23] != proto:
-        continue
+        return 0
     ihl = (frame[14] & 0x0F) * 4
-    if struct.unpack_from("!H", frame, 14 + ihl + 2)[0] == dport:
-        seen += 1
+    return int(struct.unpack_from("!H", frame, 14 + ihl + 2)[0] == dport)
+print("ready", flush=True)
+seen = 0
+while True:  # until stdin closes (then drain what is queued), or 60 s of silence
+    ready, _, _ = select.select([s, sys.stdin], [], [], 60)
+    if not ready:
+        break
+    if sys.stdin in ready:
+        s.setblocking(False)
+        while True:
+            try:
+                seen += match(*s.recvfrom(4096))
+            except BlockingIOError:
+                break
+        break
+    seen += match(*s.recvfrom(4096))
 print(seen, flush=True)
 """
 
