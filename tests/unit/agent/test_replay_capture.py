@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from scapy.all import IP, TCP, UDP, CookedLinux, Ether, Raw, wrpcap, wrpcapng
+from scapy.all import IP, TCP, UDP, CookedLinux, Dot1Q, Ether, IPv6, Raw, wrpcap, wrpcapng
 
 from sentinel_agent.cli import main
 from sentinel_agent.replay.capture import CaptureError, describe, read_capture
@@ -36,6 +36,10 @@ def test_ethernet_pcap_frames_and_exact_microsecond_timestamps(tmp_path: Path) -
     assert frames[0].timestamp_ns == 1_750_000_000_123_456_000
     assert describe(frames[0].frame) == "tcp 192.0.2.1:1234 > 192.0.2.2:80"
     assert describe(frames[1].frame) == "udp 192.0.2.9:5 > 192.0.2.2:53"
+    v6 = ETH / IPv6(src="2001:db8::2", dst="2001:db8::1") / TCP(sport=1, dport=2)
+    assert describe(bytes(v6)) == "tcp [2001:db8::2]:1 > [2001:db8::1]:2"
+    assert describe(bytes(ETH / Dot1Q(vlan=5) / _tcp())) == "tcp 192.0.2.1:1234 > 192.0.2.2:80"
+    assert describe(b"\x00" * 10) == "malformed"
 
 
 def test_pcapng_is_read_too(tmp_path: Path) -> None:

@@ -165,5 +165,7 @@ def describe(frame: bytes) -> str:
     proto = getattr(ip, "p", getattr(ip, "nxt", 0))
     name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(proto, f"proto {proto}")
     if isinstance(l4, dpkt.tcp.TCP | dpkt.udp.UDP):
+        if ":" in src:
+            src, dst = f"[{src}]", f"[{dst}]"
         return f"{name} {src}:{l4.sport} > {dst}:{l4.dport}"
     return f"{name} {src} > {dst}"
