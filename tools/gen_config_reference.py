@@ -3,8 +3,8 @@
 Walks the msgspec structs under ``sentinel_infrastructure.config`` starting at ``Config``:
 every key path, its type, its default, and its description. Descriptions come from the code
 (a section's struct docstring; a key's comment block above the field and the comment at the end
-of its line) and from the per-section key tables of docs/configuration.md (first column the
-key(s), last column the meaning); both are shown when both exist.
+of its line) and from the key tables of docs/configuration.md (and docs/alerting.md): first
+column the key(s), last column the meaning; both are shown when both exist.
 
     .venv/bin/python tools/gen_config_reference.py           # rewrite the file
     .venv/bin/python tools/gen_config_reference.py --check   # exit 1 if it is stale
@@ -57,31 +57,40 @@ validates against (`sentinel_infrastructure.config`). Semantics, rule formats an
 
 
 # -- descriptions from docs/configuration.md ------------------------------------------------------
+# Key tables in other documents: file -> (heading that starts the table, the section it describes)
+OTHER_TABLES = {"alerting.md": ("## Keys", "alerting")}
+
+
 @cache
 def doc_descriptions() -> dict[str, str]:
-    """Dotted key path -> the meaning column of configuration.md's section tables.
+    """Dotted key path -> the meaning column of the docs' key tables: configuration.md's tables
+    under ``## `<section>``` headings, and those listed in OTHER_TABLES.
 
     A first cell may name several keys: ``a`` / ``b``, or ``x.a`` / ``.b`` (same parent as before).
     """
-    path = ROOT / "docs" / "configuration.md"
     out: dict[str, str] = {}
-    section = None
-    for line in path.read_text().splitlines() if path.exists() else []:
-        heading = re.match(r"^##\s+`([a-z_]+)`", line)
-        if heading or line.startswith("## "):
-            section = heading.group(1) if heading else None
-            continue
-        if section is None or not line.startswith("| `"):
-            continue
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-        if len(cells) < 3 or not cells[-1]:
-            continue
-        parent = ""
-        for named in re.findall(r"`([^`]+)`", cells[0]):
-            key = parent + named if named.startswith(".") else named
-            parent = key.rsplit(".", 1)[0] if "." in key else ""
-            if re.fullmatch(r"[a-z0-9_.\[\]]+", key):
-                out.setdefault(f"{section}.{key}", cells[-1].replace("\\|", "|"))
+    for name, (start, fixed) in {"configuration.md": ("", ""), **OTHER_TABLES}.items():
+        path = ROOT / "docs" / name
+        section = None
+        for line in path.read_text().splitlines() if path.exists() else []:
+            if line.startswith("## "):
+                heading = re.match(r"^##\s+`([a-z_]+)`", line)
+                if fixed:
+                    section = fixed if line.startswith(start) else None
+                else:
+                    section = heading.group(1) if heading else None
+                continue
+            if section is None or not line.startswith("| `"):
+                continue
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+            if len(cells) < 3 or not cells[-1]:
+                continue
+            parent = ""
+            for named in re.findall(r"`([^`]+)`", cells[0]):
+                key = parent + named if named.startswith(".") else named
+                parent = key.rsplit(".", 1)[0] if "." in key else ""
+                if re.fullmatch(r"[a-z0-9_.\[\]]+", key):
+                    out.setdefault(f"{section}.{key}", cells[-1].replace("\\|", "|"))
     return out
 
 
