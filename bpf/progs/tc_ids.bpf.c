@@ -25,17 +25,26 @@ const volatile enum sentinel_ids_counter sentinel_abi_ids_counter __attribute__(
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, SENTINEL_IDS_MAX_KEYS);
+	__uint(max_entries, SENTINEL_IDS_GENERATIONS * SENTINEL_IDS_MAX_KEYS);
 	__type(key, struct sentinel_ids_key);
 	__type(value, struct sentinel_ids_filter);
 } ids_prefilter SEC(".maps");
 
+/* One config per generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SENTINEL_IDS_GENERATIONS);
+	__type(key, __u32);
+	__type(value, struct sentinel_ids_config);
+} ids_config SEC(".maps");
+
+/* The active generation: read once per packet, flipped once per reload. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sentinel_ids_config);
-} ids_config SEC(".maps");
+	__type(value, struct sentinel_ids_switch);
+} ids_switch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -224,9 +233,9 @@ __noinline int sentinel_ids_locate(struct __sk_buff *skb, struct sentinel_xdp_me
 	return loc->payload_off ? LOCATED : LOCATE_NO_L4;
 }
 
-static __always_inline struct sentinel_ids_filter *prefilter(struct sentinel_packet *p, __u8 *how)
+static __always_inline struct sentinel_ids_filter *prefilter(struct sentinel_packet *p, __u8 *how, __u32 gen)
 {
-	struct sentinel_ids_key key = {.port = SENTINEL_IDS_ANY_PORT, .protocol = p->protocol};
+	struct sentinel_ids_key key = {.port = SENTINEL_IDS_ANY_PORT, .protocol = p->protocol, .gen = gen};
 	struct sentinel_ids_filter *f = bpf_map_lookup_elem(&ids_prefilter, &key);
 	if (f) {
 		*how = SENTINEL_IDS_F_MATCH_PROTO;
@@ -296,8 +305,11 @@ static __always_inline int inspect(struct __sk_buff *skb, __u8 direction)
 	if (p.is_ipv6)
 		flags |= SENTINEL_IDS_F_IPV6;
 
+	/* One read of the switch: the key set and the config below are one generation's. */
+	struct sentinel_ids_switch *sw = bpf_map_lookup_elem(&ids_switch, &zero);
+	__u32 gen = sw ? (sw->active & 1) : 0;
 	__u8 how = 0;
-	struct sentinel_ids_filter *filter = prefilter(&p, &how);
+	struct sentinel_ids_filter *filter = prefilter(&p, &how, gen);
 	if (!filter) {
 		count(SENTINEL_IDS_NOT_MATCHED);
 		return TC_ACT_UNSPEC;
@@ -305,7 +317,7 @@ static __always_inline int inspect(struct __sk_buff *skb, __u8 direction)
 	count(SENTINEL_IDS_MATCHED);
 	flags |= how;
 
-	struct sentinel_ids_config *cfg = bpf_map_lookup_elem(&ids_config, &zero);
+	struct sentinel_ids_config *cfg = bpf_map_lookup_elem(&ids_config, &gen);
 	__u32 end = loc.ip_end;
 	if (!end || end > skb->len)
 		end = skb->len; /* GSO packets and truncated captures: trust the skb */

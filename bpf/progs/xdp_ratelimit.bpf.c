@@ -34,28 +34,38 @@ struct sentinel_rl_bucket {
 	__u32 _pad2;
 };
 
+/* Source prefix (tagged with its generation) -> policy index within that generation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, SENTINEL_RL_MAX_PREFIXES);
-	__type(key, struct sentinel_lpm_v4_key);
+	__uint(max_entries, SENTINEL_RL_GENERATIONS * SENTINEL_RL_MAX_PREFIXES);
+	__type(key, struct sentinel_fw_lpm_v4_key);
 	__type(value, __u32);
 } rl_src_v4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, SENTINEL_RL_MAX_PREFIXES);
-	__type(key, struct sentinel_lpm_v6_key);
+	__uint(max_entries, SENTINEL_RL_GENERATIONS * SENTINEL_RL_MAX_PREFIXES);
+	__type(key, struct sentinel_fw_lpm_v6_key);
 	__type(value, __u32);
 } rl_src_v6 SEC(".maps");
 
+/* Both generations: entry = generation * SENTINEL_RL_MAX_POLICIES + index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SENTINEL_RL_MAX_POLICIES);
+	__uint(max_entries, SENTINEL_RL_GENERATIONS * SENTINEL_RL_MAX_POLICIES);
 	__type(key, __u32);
 	__type(value, struct sentinel_rl_policy);
 } rl_policies SEC(".maps");
+
+/* The active generation: read once per packet, flipped once per reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sentinel_fw_switch);
+} rl_switch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -73,7 +83,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SENTINEL_RL_MAX_POLICIES);
+	__uint(max_entries, SENTINEL_RL_GENERATIONS * SENTINEL_RL_MAX_POLICIES);
 	__type(key, __u32);
 	__type(value, struct sentinel_rl_counts);
 } rl_policy_hits SEC(".maps");
@@ -238,15 +248,20 @@ int xdp_ratelimit(struct xdp_md *ctx)
 		return XDP_PASS; /* not ours to judge: the firewall already applied its policy */
 	}
 
+	/* One read of the switch: the whole packet is judged by one policy generation. */
+	__u32 zero = 0;
+	struct sentinel_fw_switch *sw = bpf_map_lookup_elem(&rl_switch, &zero);
+	__u32 gen = sw ? (sw->active & 1) : 0;
+
 	__u32 *index = NULL;
 	struct sentinel_rl_key key = {};
 	if (p.is_ipv6) {
-		struct sentinel_lpm_v6_key k = {.prefixlen = 128};
+		struct sentinel_fw_lpm_v6_key k = {.prefixlen = 8 + 128, .gen = gen};
 		__builtin_memcpy(k.addr, p.src_key, 16);
 		index = bpf_map_lookup_elem(&rl_src_v6, &k);
 		__builtin_memcpy(key.addr, p.src_key, 16);
 	} else {
-		struct sentinel_lpm_v4_key k = {.prefixlen = 32};
+		struct sentinel_fw_lpm_v4_key k = {.prefixlen = 8 + 32, .gen = gen};
 		__builtin_memcpy(k.addr, p.src_key, 4);
 		index = bpf_map_lookup_elem(&rl_src_v4, &k);
 		key.addr[10] = 0xff;
@@ -254,7 +269,10 @@ int xdp_ratelimit(struct xdp_md *ctx)
 		__builtin_memcpy(&key.addr[12], p.src_key, 4);
 	}
 	__u32 policy_index = index ? *index : 0;
-	struct sentinel_rl_policy *pol = bpf_map_lookup_elem(&rl_policies, &policy_index);
+	if (policy_index >= SENTINEL_RL_MAX_POLICIES)
+		policy_index = 0;
+	__u32 slot = gen * SENTINEL_RL_MAX_POLICIES + policy_index;
+	struct sentinel_rl_policy *pol = bpf_map_lookup_elem(&rl_policies, &slot);
 	if (!pol || !pol->enabled) {
 		count(SENTINEL_RLC_PASSED);
 		return XDP_PASS;
@@ -273,7 +291,7 @@ int xdp_ratelimit(struct xdp_md *ctx)
 		within = step(b, pol, now);
 	}
 
-	struct sentinel_rl_counts *hits = bpf_map_lookup_elem(&rl_policy_hits, &policy_index);
+	struct sentinel_rl_counts *hits = bpf_map_lookup_elem(&rl_policy_hits, &slot);
 	if (within) {
 		if (hits)
 			hits->passed += 1;
@@ -284,6 +302,8 @@ int xdp_ratelimit(struct xdp_md *ctx)
 	if (hits)
 		hits->throttled += 1;
 	count(SENTINEL_RLC_THROTTLED);
+	if (gen)
+		p.flags |= SENTINEL_FLAG_GEN1; /* rule_id is an index into generation 1's policies */
 	if (pol->action == SENTINEL_RL_ACTION_DROP) {
 		emit(&p, SENTINEL_ACTION_DROP, policy_index);
 		return XDP_DROP;

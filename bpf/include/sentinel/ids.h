@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /* tc_ids map and event ABI. The kernel only decides which packets the IDS engine sees (a
  * prefilter keyed by protocol and port, plus 1-in-N flow sampling) and copies the first bytes
- * of their payload to a ring; every pattern runs in userspace (docs/kernel.md). */
+ * of their payload to a ring; every pattern runs in userspace (docs/kernel.md).
+ *
+ * Reloads are atomic: the prefilter and the config hold two generations (the key's gen byte;
+ * ids_config entry = generation). Userspace writes the idle generation, then flips ids_switch,
+ * which the program reads once per packet: a packet sees one whole key set and its config. */
 #ifndef SENTINEL_IDS_H
 #define SENTINEL_IDS_H
 
@@ -10,6 +14,7 @@ enum {
 	SENTINEL_IDS_CAPTURE_MAX = 2048,     /* payload bytes one event can carry */
 	SENTINEL_IDS_CAPTURE_DEFAULT = 512,  /* used while the config says 0 */
 	SENTINEL_IDS_ANY_PORT = 0,           /* key port 0: every packet of the protocol */
+	SENTINEL_IDS_GENERATIONS = 2,
 };
 
 /* Prefilter key. Port 0 stands for "every port" (and is the only key a portless ICMP packet
@@ -17,7 +22,7 @@ enum {
 struct sentinel_ids_key {
 	__u16 port; /* host order */
 	__u8 protocol;
-	__u8 _pad;
+	__u8 gen; /* the key set's generation (0 or 1) */
 };
 _Static_assert(sizeof(struct sentinel_ids_key) == 4, "ids key size");
 
@@ -39,6 +44,13 @@ struct sentinel_ids_config {
 	__u8 _pad[7];
 };
 _Static_assert(sizeof(struct sentinel_ids_config) == 16, "ids config size");
+
+/* ids_switch[0]: the active generation. */
+struct sentinel_ids_switch {
+	__u32 active;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct sentinel_ids_switch) == 8, "ids switch size");
 
 enum sentinel_ids_direction {
 	SENTINEL_IDS_INGRESS = 0,

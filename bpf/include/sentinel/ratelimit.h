@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
 /* xdp_ratelimit map ABI. The algorithms are the integer model of
- * sentinel_domain.ratelimit (proven equal packet by packet in tests/bpf). */
+ * sentinel_domain.ratelimit (proven equal packet by packet in tests/bpf).
+ *
+ * Reloads are atomic: the policy array and the source tries hold two generations of the policy
+ * set (array entry = generation * SENTINEL_RL_MAX_POLICIES + index; trie keys are the
+ * generation-tagged struct sentinel_fw_lpm_v4_key / _v6_key). Userspace writes the idle
+ * generation, then flips rl_switch (struct sentinel_fw_switch), which the program reads once per
+ * packet. Per-source buckets are not part of a generation: they survive reloads. */
 #ifndef SENTINEL_RATELIMIT_H
 #define SENTINEL_RATELIMIT_H
 
@@ -9,6 +15,7 @@ enum {
 	SENTINEL_RL_MAX_PREFIXES = 10240,
 	SENTINEL_RL_MAX_SOURCES = 262144,
 	SENTINEL_RL_SLOTS = 8,
+	SENTINEL_RL_GENERATIONS = 2,
 };
 
 enum sentinel_rl_algorithm {

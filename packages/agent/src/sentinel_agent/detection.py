@@ -117,8 +117,11 @@ class DetectionPrograms:
         if obj is None:
             return
         self.prefilter = BpfIdsPrefilter(obj)
-        self.prefilter.install(self._prefilter_keys(self.ids_engine, rules))
-        self.prefilter.configure(self._loaded.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
+        self.prefilter.apply(
+            self._prefilter_keys(self.ids_engine, rules),
+            self._loaded.config.ids.capture_bytes,
+            sample_every=rules.ids_sample_every,
+        )
         service = IdsAlertService(lambda: self.ids_engine, self._sink, time.time_ns, self.ips, self._ids)  # type: ignore[arg-type,return-value]
         self.l7_ports = frozenset(rules.l7_ports)
         l7 = L7AlertService(lambda: self.l7_engine, lambda: self.l7_ports, self._sink, self._ids)
@@ -228,9 +231,13 @@ class DetectionPrograms:
         ids_engine = build_ids_engine(rules) if self.ids_engine is not None else None
         dlp_engine = DlpEngine(rules.dlp_patterns, HyperscanMatcher()) if self.dlp_engine else None
         if ids_engine is not None and self.prefilter is not None:
-            self.prefilter.install(self._prefilter_keys(ids_engine, rules))
+            # keys and capture settings in one generation switch: no packet sees half a reload
+            self.prefilter.apply(
+                self._prefilter_keys(ids_engine, rules),
+                new.config.ids.capture_bytes,
+                sample_every=rules.ids_sample_every,
+            )
             self.l7_ports = frozenset(rules.l7_ports)
-            self.prefilter.configure(new.config.ids.capture_bytes, sample_every=rules.ids_sample_every)
             self.ids_engine = ids_engine
         if dlp_engine is not None:
             self.dlp_engine = dlp_engine

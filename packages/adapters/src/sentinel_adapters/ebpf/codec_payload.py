@@ -26,8 +26,8 @@ IDS_EVENT_FIELDS: dict[str, tuple[int, str]] = {
     "vlan_id": (62, "H"),
 }
 IDS_EVENT = struct.Struct("<Q4I4IHHBBBBIIIHH")
-IDS_KEY_FIELDS: dict[str, tuple[int, str]] = {"port": (0, "H"), "protocol": (2, "B"), "_pad": (3, "B")}
-IDS_KEY = struct.Struct("<HBx")
+IDS_KEY_FIELDS: dict[str, tuple[int, str]] = {"port": (0, "H"), "protocol": (2, "B"), "gen": (3, "B")}
+IDS_KEY = struct.Struct("<HBB")
 IDS_FILTER_FIELDS: dict[str, tuple[int, str]] = {"sample_every": (0, "I"), "capture_len": (4, "I")}
 IDS_FILTER = struct.Struct("<II")
 IDS_CONFIG_FIELDS: dict[str, tuple[int, str]] = {

@@ -1,6 +1,16 @@
-"""BpfIdsPrefilter: the IdsPrefilter port on the tc_ids program's maps."""
+"""BpfIdsPrefilter: the IdsPrefilter port on the tc_ids program's maps.
+
+Atomic updates, as the firewall's: ``ids_prefilter`` (keys tagged with a generation byte) and
+``ids_config`` (one entry per generation) hold two generations. ``install`` and ``configure``
+write the complete key set and config into the idle generation, then flip ``ids_switch``, which
+the program reads once per packet: a packet is filtered by one whole key set with its config,
+never a half-written one. Before a generation is overwritten again we wait a grace period, so
+packets still using it (microseconds) finish first. Flow sampling is a hash of the flow, so it
+needs no state to survive a reload.
+"""
 
 import struct
+import time
 from collections.abc import Iterable, Mapping
 
 from sentinel_adapters.ebpf import codec, codec_payload
@@ -15,20 +25,21 @@ from sentinel_ports.ids_prefilter import CapturedPayload, IdsPrefilter, Prefilte
 INGRESS_PROGRAM = "tc_ids_ingress"
 EGRESS_PROGRAM = "tc_ids_egress"
 RING = "ids_events"
-MAX_KEYS = 16384
+MAX_KEYS = 16384  # per generation
+GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microseconds)
 _U32 = struct.Struct("<I")
 _EVERY_PROTOCOL = (Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMPV6)
 _NO_OVERRIDE = PrefilterOverride()
 
 
-def kernel_keys(key: PrefilterKey) -> list[bytes]:
-    """The map keys of one PrefilterKey: port None (every port) is the kernel's port 0, and
-    ``Protocol.ANY`` expands to every protocol the program inspects."""
+def kernel_keys(key: PrefilterKey, gen: int = 0) -> list[bytes]:
+    """The map keys of one PrefilterKey in generation ``gen``: port None (every port) is the
+    kernel's port 0, and ``Protocol.ANY`` expands to every protocol the program inspects."""
     protocols = _EVERY_PROTOCOL if key.protocol == Protocol.ANY else (int(key.protocol),)
     port = codec_payload.IDS_ANY_PORT if key.port is None else key.port
     if not 0 <= port <= 0xFFFF or not all(0 < p < 256 for p in protocols):
         raise ValueError(f"invalid prefilter key {key}: port must be 0-65535 and protocol 1-255")
-    return [codec_payload.IDS_KEY.pack(port, p) for p in protocols]
+    return [codec_payload.IDS_KEY.pack(port, p, gen) for p in protocols]
 
 
 def _positive(value: int | None, name: str, high: int) -> int:
@@ -47,7 +58,11 @@ class BpfIdsPrefilter(IdsPrefilter):
         self._obj = obj
         self._owns_object = False
         self._keys: frozenset[PrefilterKey] = frozenset()
-        self._kernel_keys: set[bytes] = set()
+        self._wanted_raw: dict[bytes, bytes] = {}  # port+protocol (3 bytes) -> filter, as installed
+        self._config = b""
+        self._active = 0
+        self._flipped_at = 0.0
+        self._kernel_keys: dict[int, set[bytes]] = {0: set(), 1: set()}
         self._reader: RingBufferReader | None = None
         self.configure(codec_payload.IDS_CAPTURE_DEFAULT)
 
@@ -73,6 +88,27 @@ class BpfIdsPrefilter(IdsPrefilter):
     def install(
         self, keys: Iterable[PrefilterKey], overrides: Mapping[PrefilterKey, PrefilterOverride] | None = None
     ) -> None:
+        wanted, wanted_keys = self._entries(keys, overrides)
+        self._publish(wanted, self._config)
+        self._keys = wanted_keys
+
+    def apply(
+        self,
+        keys: Iterable[PrefilterKey],
+        capture_bytes: int,
+        sample_every: int = 1,
+        include_empty: bool = False,
+        overrides: Mapping[PrefilterKey, PrefilterOverride] | None = None,
+    ) -> None:
+        """``install`` and ``configure`` in one switch: a reload's keys and capture settings take
+        effect together, for every packet."""
+        wanted, wanted_keys = self._entries(keys, overrides)
+        self._publish(wanted, self._config_value(capture_bytes, sample_every, include_empty))
+        self._keys = wanted_keys
+
+    def _entries(
+        self, keys: Iterable[PrefilterKey], overrides: Mapping[PrefilterKey, PrefilterOverride] | None
+    ) -> tuple[dict[bytes, bytes], frozenset[PrefilterKey]]:
         wanted_keys = frozenset(keys)
         overrides = overrides or {}
         wanted: dict[bytes, bytes] = {}
@@ -83,28 +119,45 @@ class BpfIdsPrefilter(IdsPrefilter):
                 _positive(o.capture_bytes, "capture_bytes", self.max_capture_bytes),
             )
             for raw in kernel_keys(key):
-                wanted[raw] = value
+                wanted[raw[:3]] = value  # (port, protocol); the generation byte is added on publish
         if len(wanted) > MAX_KEYS:
             raise ValueError(f"too many prefilter keys: {len(wanted)} (maximum {MAX_KEYS})")
+        return wanted, wanted_keys
+
+    def _publish(self, wanted: dict[bytes, bytes], config: bytes) -> None:
+        """Write ``wanted`` (3-byte port+protocol → filter) and ``config`` into the idle generation,
+        then make it the active one (the module docstring)."""
+        target = 1 - self._active
+        wait = self._flipped_at + GRACE_SECONDS - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         m = self._obj.map("ids_prefilter")
-        # New keys first, stale ones after: a packet never sees a moment with neither set.
-        if wanted:
-            m.update_batch(list(wanted), list(wanted.values()))
-        for stale in self._kernel_keys - wanted.keys():
+        tag = bytes([target])
+        entries = {raw + tag: value for raw, value in wanted.items()}
+        if entries:
+            m.update_batch(list(entries), list(entries.values()))
+        for stale in self._kernel_keys[target] - entries.keys():
             m.delete(stale)
-        self._kernel_keys = set(wanted)
-        self._keys = wanted_keys
+        self._kernel_keys[target] = set(entries)
+        self._obj.map("ids_config").update(_U32.pack(target), config)
+        self._obj.map("ids_switch").update(_U32.pack(0), struct.pack("<II", target, 0))
+        self._active = target
+        self._flipped_at = time.monotonic()
+        self._wanted_raw = wanted
+        self._config = config
 
     def keys(self) -> frozenset[PrefilterKey]:
         return self._keys
 
     def configure(self, capture_bytes: int, sample_every: int = 1, include_empty: bool = False) -> None:
-        value = codec_payload.IDS_CONFIG.pack(
+        self._publish(self._wanted_raw, self._config_value(capture_bytes, sample_every, include_empty))
+
+    def _config_value(self, capture_bytes: int, sample_every: int, include_empty: bool) -> bytes:
+        return codec_payload.IDS_CONFIG.pack(
             _positive(capture_bytes, "capture_bytes", self.max_capture_bytes),
             _positive(sample_every, "sample_every", 0xFFFFFFFF),
             codec_payload.IDS_CFG_EMPTY_PAYLOADS if include_empty else 0,
         )
-        self._obj.map("ids_config").update(_U32.pack(0), value)
 
     def inspect(self, packet: PacketHeader, payload: bytes = b"") -> CapturedPayload | None:
         """Run one frame through the real ingress program (BPF_PROG_TEST_RUN) and read its event.

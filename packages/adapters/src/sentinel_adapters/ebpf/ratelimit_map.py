@@ -1,10 +1,24 @@
-"""BpfRateLimitMap: the RateLimitMap port on the xdp_ratelimit program's maps."""
+"""BpfRateLimitMap: the RateLimitMap port on the xdp_ratelimit program's maps.
+
+Atomic updates, as the firewall's: ``rl_policies`` and the source tries hold two generations of
+the policy set. ``apply`` writes the complete new set into the idle generation, then flips
+``rl_switch`` (one aligned word) which the program reads once per packet, so a packet is judged
+by the old or the new set, never a mixture (a prefix of one with a policy of the other). Before a
+generation is overwritten again we wait a grace period, so packets still using it finish first.
+
+What a reload keeps: the per-source buckets (``rl_buckets``, keyed by source address only), so a
+source whose policy is unchanged keeps its tokens/window/level; a source whose policy changes
+keeps its state under the new parameters, unless the algorithm changes (fresh bucket, first
+packet passes — as on first sight). ``rl_policy_hits`` counts per generation and starts from zero
+in the generation being written.
+"""
 
 import ipaddress
 import struct
+import time
 
 from sentinel_adapters.ebpf import codec
-from sentinel_adapters.ebpf.firewall_compiler import lpm_key
+from sentinel_adapters.ebpf.firewall_compiler import fw_lpm_key
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.prog_run import prog_test_run
@@ -13,6 +27,8 @@ from sentinel_domain.ratelimit import RateDecision, RateLimitPolicy, RateLimitPo
 from sentinel_ports.ratelimit_map import RateLimitMap
 
 PROGRAM = "xdp_ratelimit"
+MAX_POLICIES = 10241  # SENTINEL_RL_MAX_POLICIES: per generation, index 0 = the default policy
+GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microseconds)
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _POLICY = struct.Struct("<QQQIBBBx")  # struct sentinel_rl_policy
@@ -54,7 +70,10 @@ class BpfRateLimitMap(RateLimitMap):
         self._obj = obj
         self._owns_object = False
         self._policies = RateLimitPolicySet()
-        self._lpm_keys: dict[str, set[bytes]] = {"rl_src_v4": set(), "rl_src_v6": set()}
+        self._active = 0
+        self._flipped_at = 0.0
+        self._lpm_keys: dict[tuple[str, int], set[bytes]] = {}
+        self._written = [0, 0]  # policy entries written per generation (their hits get reset)
         self._ids: list[str] = []
         bss = [name for name in obj.map_names() if name.endswith(".bss")]
         self._clock = obj.map(bss[0]) if bss else None
@@ -75,25 +94,45 @@ class BpfRateLimitMap(RateLimitMap):
     def prog_fd(self) -> int:
         return self._obj.program_fd(PROGRAM)
 
+    @property
+    def generation(self) -> int:
+        """The generation packets are judged by now."""
+        return self._active
+
     def apply(self, policies: RateLimitPolicySet) -> None:
+        """Install ``policies`` atomically (see the module docstring)."""
         rules = [r for r in policies.rules if r.enabled and r.src is not None]
         ordered = [policies.default, *rules]
-        m = self._obj.map("rl_policies")
-        m.update_batch(
-            [_U32.pack(i) for i in range(len(ordered))], [encode_policy(p, i) for i, p in enumerate(ordered)]
+        if len(ordered) > MAX_POLICIES:
+            raise ValueError(f"too many rate-limit policies: {len(ordered) - 1} (maximum {MAX_POLICIES - 1})")
+        target = 1 - self._active
+        wait = self._flipped_at + GRACE_SECONDS - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        base = target * MAX_POLICIES
+        m = self._obj.map
+        m("rl_policies").update_batch(
+            [_U32.pack(base + i) for i in range(len(ordered))],
+            [encode_policy(p, i) for i, p in enumerate(ordered)],
         )
+        hits = m("rl_policy_hits")
+        stale_hits = max(self._written[target], len(ordered))
+        hits.update_array(bytes(hits.stored_value_size * stale_hits), start=base)
+        self._written[target] = len(ordered)
         wanted: dict[str, dict[bytes, bytes]] = {"rl_src_v4": {}, "rl_src_v6": {}}
         for index, rule in enumerate(rules, start=1):
             assert rule.src is not None
-            wanted["rl_src_v4" if rule.src.version == 4 else "rl_src_v6"][lpm_key(rule.src)] = _U32.pack(
-                index
-            )
+            family = "rl_src_v4" if rule.src.version == 4 else "rl_src_v6"
+            wanted[family][fw_lpm_key(rule.src, target)] = _U32.pack(index)
         for name, entries in wanted.items():
             for key, value in entries.items():
-                self._obj.map(name).update(key, value)
-            for stale in self._lpm_keys[name] - entries.keys():
-                self._obj.map(name).delete(stale)
-            self._lpm_keys[name] = set(entries)
+                m(name).update(key, value)
+            for stale in self._lpm_keys.get((name, target), set()) - entries.keys():
+                m(name).delete(stale)
+            self._lpm_keys[(name, target)] = set(entries)
+        m("rl_switch").update(_U32.pack(0), struct.pack("<II", target, 0))
+        self._active = target
+        self._flipped_at = time.monotonic()
         self._ids = [p.id for p in ordered]
         self._policies = policies
 
