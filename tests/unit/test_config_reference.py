@@ -25,8 +25,8 @@ def test_the_committed_reference_matches_the_models() -> None:
     committed = (ROOT / "docs" / "configuration-reference.md").read_text()
     assert committed == expected, (
         "docs/configuration-reference.md is stale: the config models (or the key tables in "
-        f"docs/configuration.md) changed. Regenerate it with `{REGENERATE}` from the repository "
-        "root and commit the result."
+        "docs/configuration.md or docs/alerting.md) changed. Regenerate it with "
+        f"`{REGENERATE}` from the repository root and commit the result."
     )
 
 
