@@ -9,15 +9,17 @@ probe checks that the datapath follows within a 1 s deadline (polled; a correctn
     AF_PACKET receiver, TCP sink, DNS responder        DNS stub (sockets made via setns)
 """
 
+import json
 import socket
 import struct
+import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _agent import AgentProcess, agent_yaml, free_port, wait_until
+from _agent import AGENT, AgentProcess, agent_yaml, free_port, wait_until
 from _netns import SynProbe, in_netns
 
 from sentinel_agent.lab import VethLab
@@ -249,6 +251,24 @@ dlp:
                 status, body = agent.request("POST", "/api/v1/config/reload")  # the YAML has no l7 rules
                 assert (status, body["status"]) == (200, "ok")
                 assert [r["id"] for r in agent.get("/api/v1/firewall/l7-rules")[1]] == ["rke-kept"]
+
+                # the CLI's `l7 add` / `l7 delete` drive the same routes
+                def cli(*args: str) -> subprocess.CompletedProcess[str]:
+                    command = [AGENT, "--host", "127.0.0.1", "--port", str(port), "-o", "json", *args]
+                    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+                rule = {
+                    "id": "rke-cli",
+                    "priority": 3,
+                    "action": "deny",
+                    "protocol": "ftp",
+                    "command": "DELE",
+                }
+                added = cli("l7", "add", "--json", json.dumps(rule))
+                assert added.returncode == 0, added.stderr
+                assert json.loads(added.stdout)["matcher"] == {"protocol": "ftp", "command": "DELE"}
+                assert cli("l7", "delete", "rke-cli").returncode == 0
+                assert [r["id"] for r in json.loads(cli("l7", "list").stdout)] == ["rke-kept"]
         finally:
             probe.close()
             sink.close()
