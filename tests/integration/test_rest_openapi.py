@@ -12,6 +12,7 @@ Left out: ``GET /api/v1/alerts/stream`` (an endless SSE stream; its 400/503 answ
 tested in test_rest_sse.py).
 """
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from integration.fixtures.feed_server import FeedServer
 from sentinel_agent.lab import VethLab
 
 pytestmark = pytest.mark.privileged
@@ -58,6 +60,11 @@ ids:
   enabled: true
   rules:
     - {{id: ids-ssh, severity: high, protocol: tcp, dst_port: 22, description: ssh}}
+threatintel:
+  enabled: true
+  allow_networks: [127.0.0.0/8]
+  feeds:
+    - {{id: local, name: Local list, url: "{feed}", format: plaintext}}
 dlp:
   enabled: false
 """
@@ -111,10 +118,11 @@ def _exercise(
 
 
 def test_live_api_conforms_to_its_openapi_document(tmp_path: Path) -> None:
-    with VethLab(prefix="oas") as lab:
+    with VethLab(prefix="oas") as lab, contextlib.closing(FeedServer()) as feeds:
         port = free_port()
         config = tmp_path / "agent.yaml"
-        body = YAML.format(peer=lab.peer_ip)
+        feed = feeds.serve("/ips.txt", b"203.0.113.9\n198.51.100.0/30\n")
+        body = YAML.format(peer=lab.peer_ip, feed=feed)
         config.write_text(agent_yaml(lab.host_if, port, "", tmp_path / "data").rstrip("\n") + "\n" + body)
         with AgentProcess(config, port, tmp_path / "agent.log", ready_timeout=60) as agent:
             assert lab.ping_from_peer(lab.host_ip, count=2) == 0  # a few real alerts to list
@@ -128,3 +136,32 @@ def test_live_api_conforms_to_its_openapi_document(tmp_path: Path) -> None:
             assert agent.get("/healthz")[0] == 200  # and the agent is still serving
             elapsed = time.monotonic() - started
             print(f"schemathesis: {calls} requests over {operations} operations in {elapsed:.1f}s")
+
+
+AUTH = """auth:
+  enabled: true
+  api_keys:
+    - {name: schemathesis-admin, key: sk-oas-admin-5b0e, role: admin}
+    - {name: schemathesis-viewer, key: sk-oas-viewer-9c4d, role: viewer}
+"""
+
+
+def test_live_api_conforms_with_admin_and_viewer_keys(tmp_path: Path) -> None:
+    """The same property with auth on, as admin and as a viewer: every viewer write answers the
+    documented 403 INSUFFICIENT_ROLE (docs/auth.md); without credentials the API answers 401."""
+    with VethLab(prefix="oaa") as lab:
+        port = free_port()
+        config = tmp_path / "agent.yaml"
+        body = YAML.format(peer=lab.peer_ip, feed="http://127.0.0.1:9/none.txt")
+        text = agent_yaml(lab.host_if, port, "", tmp_path / "data").rstrip("\n") + "\n" + body + AUTH
+        config.write_text(text)
+        config.chmod(0o600)  # it holds API keys
+        with AgentProcess(config, port, tmp_path / "agent.log", ready_timeout=60) as agent:
+            viewer = {"X-API-Key": "sk-oas-viewer-9c4d"}
+            assert agent.get("/api/v1/agent/status")[0] == 401
+            status, answer = agent.request("POST", "/api/v1/config/reload", None, viewer)
+            assert (status, answer["error"]["code"]) == (403, "INSUFFICIENT_ROLE")
+            for headers in ({"X-API-Key": "sk-oas-admin-5b0e"}, viewer):
+                failures, calls = run_schemathesis(f"http://127.0.0.1:{port}", headers, examples=2)
+                assert not failures, "\n\n".join(failures)
+                assert calls > 0

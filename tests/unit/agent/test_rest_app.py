@@ -24,6 +24,7 @@ from test_rest_more_routes import fake_runtime
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.rest.limits import Gcra
 from sentinel_application.alert_broadcast import AlertBroadcast
+from sentinel_domain.threatintel import Ioc, IocKind, ThreatType
 
 
 def runtime(tmp: Path, swagger: bool = True, **agent: Any) -> SimpleNamespace:
@@ -36,6 +37,7 @@ def runtime(tmp: Path, swagger: bool = True, **agent: Any) -> SimpleNamespace:
     rt.broadcast = AlertBroadcast()
     rt.readiness = lambda: {"status": "ready", "ebpf_loaded": True}
     rt.ready = lambda: True
+    rt.detection.loaded_iocs.append(Ioc(IocKind.URL, "http://bad.example/x", "feed-a", 80, ThreatType.C2))
     return rt
 
 
@@ -265,3 +267,29 @@ def test_metrics_group_burst_is_ten(tmp_path: Path) -> None:
     with TestClient(app) as c:
         statuses = [c.get("/metrics").status_code for _ in range(11)]
         assert statuses == [200] * 10 + [429]
+
+
+def test_threatintel_urls_lists_the_url_indicators(client: TestClient) -> None:
+    assert client.get("/api/v1/threatintel/urls").json() == [
+        {"url": "http://bad.example/x", "feed_id": "feed-a", "confidence": 80, "threat_type": "c2"}
+    ]
+    assert client.get("/api/v1/threatintel/iocs").json()[0]["ip"] == "203.0.113.7"  # addresses only
+
+
+def test_routes_other_modules_register_as_tuples_are_documented_precisely(client: TestClient) -> None:
+    doc = client.get("/api-docs/openapi.json").json()
+    create = doc["paths"]["/api/v1/firewall/l7-rules"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/CreateL7RuleRequest"
+    )
+    assert create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/L7RuleResponse"
+    )
+    l7 = doc["components"]["schemas"]["CreateL7RuleRequest"]
+    assert set(l7["required"]) == {"id", "priority", "action", "protocol"}
+    assert l7["properties"]["sni"]["anyOf"][0]["maxLength"] == 512
+    assert "204" in doc["paths"]["/api/v1/firewall/l7-rules/{id}"]["delete"]["responses"]
+    refresh = doc["paths"]["/api/v1/threatintel/feeds/refresh"]["post"]
+    assert refresh["requestBody"]["required"] is False
+    assert {"200", "400", "403", "503"} <= set(refresh["responses"])
+    assert "403" not in doc["paths"]["/api/v1/threatintel/feeds"]["get"]["responses"]

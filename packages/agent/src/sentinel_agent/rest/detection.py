@@ -70,6 +70,15 @@ def ioc_body(ioc: Ioc) -> dict[str, Any]:
     }
 
 
+def url_body(ioc: Ioc) -> dict[str, Any]:
+    return {
+        "url": ioc.value,
+        "feed_id": ioc.feed_id,
+        "confidence": ioc.confidence,
+        "threat_type": ioc.threat_type.name.lower(),
+    }
+
+
 def detection_routes(runtime: Any) -> list[Endpoint]:
     def rules() -> Any:
         return runtime.loaded.detection
@@ -122,6 +131,11 @@ def detection_routes(runtime: Any) -> list[Endpoint]:
     async def ti_iocs(_: Request) -> Any:
         return [ioc_body(i) for i in address_iocs()]
 
+    async def ti_urls(_: Request) -> Any:
+        """URL indicators (STIX feeds; read-only: not enforced)."""
+        loaded = getattr(runtime.detection, "loaded_iocs", None) or ()
+        return [url_body(i) for i in loaded if i.kind is IocKind.URL]
+
     async def ti_feeds(_: Request) -> Any:
         fetched = getattr(runtime.detection, "feeds_last_fetched", None) or {}
         return [feed_body(f, fetched) for f in runtime.loaded.config.threatintel.feeds]
@@ -147,6 +161,13 @@ def detection_routes(runtime: Any) -> list[Endpoint]:
             m.ThreatIntelStatusResponse,
         ),
         get("/api/v1/threatintel/iocs", ti_iocs, "Address IOCs in force", "threatintel", list[m.IocResponse]),
+        get(
+            "/api/v1/threatintel/urls",
+            ti_urls,
+            "URL indicators from the feeds (read-only)",
+            "threatintel",
+            list[m.UrlIocResponse],
+        ),
         get("/api/v1/threatintel/feeds", ti_feeds, "Configured feeds", "threatintel", list[m.FeedResponse]),
         get(
             "/api/v1/firewall/l7-rules",

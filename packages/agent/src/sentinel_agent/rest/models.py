@@ -134,6 +134,30 @@ class RuleResponse(_Response):
     system: bool | UnsetType = UNSET
 
 
+class CreateL7RuleRequest(_Request):
+    """An L7 rule: flat matcher fields; the API accepts the protocols http, tls, grpc, smtp, ftp
+    and smb, and a single integer ``dst_port``."""
+
+    id: Id
+    priority: int
+    action: Short
+    protocol: Short
+    method: Short | None = None
+    path: Text | None = None
+    host: Text | None = None
+    content_type: Text | None = None
+    sni: Text | None = None
+    service: Text | None = None
+    grpc_method: Text | None = None
+    command: Short | None = None
+    smb_command: int | None = None
+    is_smb2: bool | None = None
+    src_ip: Text | None = None
+    dst_ip: Text | None = None
+    dst_port: Port | None = None
+    enabled: bool | None = None
+
+
 class L7RuleResponse(_Response):
     id: str
     priority: int
@@ -247,6 +271,22 @@ class IocResponse(_Response):
     confidence: int
     threat_type: str
     source_feed: str
+
+
+class UrlIocResponse(_Response):
+    url: str
+    feed_id: str
+    confidence: int
+    threat_type: str
+
+
+class FeedRefreshRequest(_Request):
+    feed_id: Id | None = None  # accepted and ignored: every feed refreshes
+
+
+class StatusMessage(_Response):
+    status: Literal["ok"]
+    message: str
 
 
 class FeedResponse(_Response):

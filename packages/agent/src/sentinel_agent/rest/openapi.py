@@ -181,6 +181,8 @@ def downgrade_to_30(document: dict[str, Any]) -> dict[str, Any]:
             examples = out.pop("examples")
             if examples:
                 out["example"] = examples[0]
+        if out.get("required") == [] and "properties" in out:  # 3.0: required needs ≥1 item
+            del out["required"]
         if out.get("type") == "null":
             out.pop("type")
             out["nullable"] = True

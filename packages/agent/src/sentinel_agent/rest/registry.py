@@ -20,6 +20,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sentinel_agent.rest import models as m
 from sentinel_agent.rest._common import MAX_BODY, BadRequestError, error
 
 log = structlog.get_logger("ebpfsentinel.rest")
@@ -130,12 +131,43 @@ def route_group(method: str, path: str) -> Group:
     return "write" if method.upper() in WRITE_METHODS else "read"
 
 
+# Documentation of routes that modules still register as RouteSpec tuples (their handlers answer
+# with their own Responses; the models describe those answers).
+KNOWN_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/firewall/l7-rules"): {
+        "summary": "Create an L7 rule (persisted, audited, applied to the next payload)",
+        "tag": "firewall",
+        "request": m.CreateL7RuleRequest,
+        "response": m.L7RuleResponse,
+        "status": 201,
+        "errors": (400, 409, 503),
+    },
+    ("DELETE", "/api/v1/firewall/l7-rules/{id}"): {
+        "summary": "Delete an L7 rule",
+        "tag": "firewall",
+        "status": 204,
+        "errors": (404, 503),
+    },
+    ("POST", "/api/v1/threatintel/feeds/refresh"): {
+        "summary": "Fetch every enabled feed now (feed_id is accepted and ignored)",
+        "tag": "threatintel",
+        "request": m.FeedRefreshRequest,
+        "request_required": False,
+        "response": m.StatusMessage,
+        "errors": (400, 403, 503),  # a read-group POST that still needs a non-viewer role
+    },
+}
+
+
 def from_route_spec(spec: Any) -> Endpoint:
     """An Endpoint for ``spec`` (an Endpoint already, or a ``(path, handler, methods)`` tuple)."""
     if isinstance(spec, Endpoint):
         return spec
     path, handler, methods = spec
     method = methods[0] if methods else "GET"
+    known = KNOWN_ROUTES.get((method.upper(), path))
+    if known is not None:
+        return Endpoint(method.upper(), path, handler, **known)
     name = getattr(handler, "__name__", "handler").replace("_", " ")
     return Endpoint(
         method=method.upper(),
