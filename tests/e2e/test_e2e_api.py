@@ -15,6 +15,7 @@ picked up by ``POST /api/v1/threatintel/feeds/refresh``.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -52,6 +53,11 @@ firewall:
   rules:
     - {{id: deny-50, priority: 10, action: deny, protocol: icmp, src_ip: "{net}.50/32"}}
 ids: {{enabled: false}}
+l7:  # ids.capture_bytes stays at its default (512) here
+  enabled: true
+  ports: [7643]
+  rules:
+    - {{id: no-evil-sni, priority: 1, action: deny, protocol: tls, sni: "*.evil.example"}}
 dns: {{enabled: false}}
 dlp: {{enabled: false}}
 threatintel:
@@ -308,6 +314,32 @@ def test_grpc_sse_and_webhook_receive_the_same_alert_ids(rig: Rig) -> None:
         call.cancel()
         channel.close()
         threads[0].join(timeout=5)  # gRPC ends with the cancel; SSE with the agent (daemon thread)
+
+
+TLS_HELLO = r"""
+import socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+try:
+    ctx.wrap_socket(s, server_hostname=sys.argv[3])
+except OSError:
+    pass
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with the default ids.capture_bytes (512) an OpenSSL ClientHello (517 bytes, SNI at offset "
+    "127) reaches the L7 engine cut short, and the TLS parser waits for the rest of the record instead "
+    "of reading the SNI it already holds: TLS SNI rules never fire for common clients",
+)
+def test_tls_sni_rule_fires_with_the_default_capture_size(rig: Rig) -> None:
+    listener = socket.create_server((rig.lab.attacker.host_ip, 7643))
+    try:
+        rig.lab.attacker_py(TLS_HELLO, rig.lab.attacker.host_ip, "7643", "c2.evil.example")
+        assert wait_until(lambda: any(a["rule_id"] == "no-evil-sni" for a in rig.alerts(component="l7")), 5)
+    finally:
+        listener.close()
 
 
 def test_threat_intel_feeds_from_the_sink_alert_then_block_and_refresh(rig: Rig) -> None:
