@@ -293,3 +293,18 @@ def test_routes_other_modules_register_as_tuples_are_documented_precisely(client
     assert refresh["requestBody"]["required"] is False
     assert {"200", "400", "403", "503"} <= set(refresh["responses"])
     assert "403" not in doc["paths"]["/api/v1/threatintel/feeds"]["get"]["responses"]
+
+
+def test_bodies_over_64_kib_are_refused_whether_announced_or_streamed(client: TestClient) -> None:
+    big = b'{"ip": "' + b"1" * (65 * 1024) + b'"}'
+    announced = client.post("/api/v1/ips/blacklist", content=big)
+    assert (announced.status_code, announced.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+
+    def chunks() -> Any:
+        for _ in range(70):
+            yield b" " * 1024
+
+    streamed = client.post("/api/v1/domains/blocklist", content=chunks())  # chunked: no length
+    assert streamed.status_code == 400 and "larger than 65536" in streamed.json()["error"]["message"]
+    refresh = client.post("/api/v1/threatintel/feeds/refresh", content=chunks())
+    assert refresh.status_code == 400

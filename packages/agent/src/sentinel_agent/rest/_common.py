@@ -27,6 +27,21 @@ def unavailable(what: str) -> JSONResponse:
     return error(503, "SERVICE_UNAVAILABLE", f"{what} is not available")
 
 
+async def read_body(request: Any) -> bytes:
+    """The request body, refused (BadRequestError) as soon as it exceeds MAX_BODY: a client
+    announcing or sending more is never buffered whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise BadRequestError(f"request body larger than {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BadRequestError(f"request body larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_object(
     request: Any, allowed: frozenset[str] | None = None, optional: bool = False
 ) -> dict[str, Any]:
@@ -34,9 +49,7 @@ async def read_object(
 
     ``optional``: an empty body reads as ``{}``.
     """
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadRequestError(f"request body larger than {MAX_BODY} bytes")
+    body = await read_body(request)
     if not body.strip() and optional:
         return {}
     try:

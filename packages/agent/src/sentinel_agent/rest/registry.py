@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sentinel_agent.rest import models as m
-from sentinel_agent.rest._common import MAX_BODY, BadRequestError, error
+from sentinel_agent.rest._common import BadRequestError, error, read_body
 
 log = structlog.get_logger("ebpfsentinel.rest")
 
@@ -203,9 +203,7 @@ async def decode_body(request: Request, model: type[T], optional: bool = False) 
 
     ``optional``: an empty body decodes as ``{}``.
     """
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadRequestError(f"request body larger than {MAX_BODY} bytes")
+    body = await read_body(request)
     if optional and not body.strip():
         body = b"{}"
     try:
