@@ -196,6 +196,7 @@ def test_feeds_are_fetched_alerted_on_refreshed_and_failures_keep_the_last_copy(
         assert 'ebpfsentinel_rules_reloads_total{component="plain",result="failure"} 2.0' in text
         assert 'ebpfsentinel_rules_reloads_total{component="stix",result="success"}' in text
         assert 'ebpfsentinel_threatintel_matches_total{feed="plain"}' in text
+        assert 'ebpfsentinel_rules_loaded{component="threatintel"} 2.0' in text
         failures = [r for r in agent.events("threat-intel feed failed") if r.get("feed") == "plain"]
         assert len(failures) == 2 and "500" in failures[0]["error"]
 

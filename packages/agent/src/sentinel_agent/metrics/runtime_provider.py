@@ -82,6 +82,8 @@ class RuntimeMetrics:
             out["dlp"] = len(detection.dlp_engine.patterns)
         if detection.dns is not None:
             out["dns"] = len(detection.dns.domains)
+        if detection.feeds is not None:
+            out["threatintel"] = len(detection.loaded_iocs)  # merged IOCs of every feed
         return out
 
     def reload_counts(self) -> dict[tuple[str, str], int]:
