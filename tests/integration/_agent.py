@@ -38,7 +38,7 @@ def agent_yaml(interface: str, http_port: int, body: str = "", data_dir: Path | 
 class AgentProcess:
     """The agent running ``config``; its JSON log goes to ``log_path``. Use as a context manager."""
 
-    def __init__(self, config: Path, http_port: int, log_path: Path, ready_timeout: float = 20.0) -> None:
+    def __init__(self, config: Path, http_port: int, log_path: Path, ready_timeout: float = 60.0) -> None:
         self.config = config
         self.ready_timeout = ready_timeout  # start-up can take longer on a loaded machine
         self.port = http_port
