@@ -305,3 +305,24 @@ def test_a_broken_ioc_map_does_not_kill_the_worker() -> None:
         r.service.refresh()
     report = r.service.refresh()  # the set was not loaded: the next cycle loads it again
     assert report.loaded is not None and r.hit("203.0.113.7") is not None
+
+
+def test_a_fetch_still_running_at_stop_never_touches_the_ioc_map() -> None:
+    r = Rig(config(feed("plain", PLAIN)))
+    r.fetcher.serve(PLAIN, b"203.0.113.7\n")
+    entered, release = threading.Event(), threading.Event()
+    real_fetch = r.fetcher.fetch
+
+    def slow_fetch(request: object) -> object:
+        entered.set()
+        release.wait(10)
+        return real_fetch(request)  # type: ignore[arg-type]
+
+    r.fetcher.fetch = slow_fetch  # type: ignore[method-assign,assignment]
+    r.service.start()
+    assert entered.wait(10)
+    r.service.stop(timeout=0.1)  # the agent is shutting down: its kernel objects close next
+    release.set()
+    assert r.service._cycle_lock.acquire(timeout=10)  # the cycle in flight has finished
+    r.service._cycle_lock.release()
+    assert r.loads == 0 and r.hit("203.0.113.7") is None

@@ -241,7 +241,9 @@ class ThreatIntelFeedService:
                 outcomes = [self._record(t.feed, r) for t, r in zip(targets, results, strict=True)]
             try:
                 with self._lock:
-                    dirty, self._dirty = self._dirty, False
+                    # once stopping, the IOC map may be closing under us: leave it alone
+                    dirty = self._dirty and not self._stopping
+                    self._dirty = self._dirty and not dirty
                 loaded = self._load(mode) if dirty else None
             except BaseException:
                 with self._lock:
