@@ -42,6 +42,8 @@ firewall:
 ips:
   enabled: true
   mode: block
+  rules:
+    - {{id: ips-web, severity: critical, protocol: tcp, dst_port: 80, pattern: evil, mode: block}}
 ratelimit:
   enabled: true
   rules:

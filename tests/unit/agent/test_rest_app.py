@@ -308,3 +308,22 @@ def test_bodies_over_64_kib_are_refused_whether_announced_or_streamed(client: Te
     assert streamed.status_code == 400 and "larger than 65536" in streamed.json()["error"]["message"]
     refresh = client.post("/api/v1/threatintel/feeds/refresh", content=chunks())
     assert refresh.status_code == 400
+
+
+def test_patch_ips_rule_mode_rebuilds_the_engine(client: TestClient) -> None:
+    from sentinel_domain.ids import IdsEngine, RuleMode
+
+    app_runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert client.get("/api/v1/ips/rules").json()[0]["mode"] == "block"
+    patched = client.patch("/api/v1/ips/rules/ips-web", json={"mode": "alert"})
+    assert patched.status_code == 200
+    assert (patched.json()["id"], patched.json()["mode"]) == ("ips-web", "alert")
+    assert client.get("/api/v1/ips/rules").json()[0]["mode"] == "alert"
+    engine = app_runtime.detection.ids_engine
+    assert isinstance(engine, IdsEngine)  # a new engine, built from the changed rule set
+    assert next(r for r in engine.rules if r.id == "ips-web").mode is RuleMode.ALERT
+    missing = client.patch("/api/v1/ips/rules/nope", json={"mode": "block"})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "IPS_RULE_NOT_FOUND")
+    for body in ({"mode": "drop"}, {}, {"mode": "block", "x": 1}):
+        bad = client.patch("/api/v1/ips/rules/ips-web", json=body)
+        assert (bad.status_code, bad.json()["error"]["code"]) == (400, "VALIDATION_ERROR")

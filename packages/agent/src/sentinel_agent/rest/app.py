@@ -192,6 +192,7 @@ def build_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.endpoints = endpoints
+    app.state.runtime = runtime
     return app
 
 

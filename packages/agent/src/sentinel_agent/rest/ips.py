@@ -6,6 +6,7 @@ consumer and rewrites kernel map entries.
 """
 
 import asyncio
+import dataclasses
 import ipaddress
 import time
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sentinel_agent.detection import build_ids_engine
 from sentinel_agent.rest import models as m
-from sentinel_agent.rest._common import MAX_TEXT, BadRequestError, error, unavailable
+from sentinel_agent.rest._common import MAX_ID, MAX_TEXT, BadRequestError, error, unavailable
 from sentinel_agent.rest.registry import Endpoint, decode_body
 from sentinel_domain.common import IpAddress, IpNetwork
 from sentinel_domain.ids import IdsRule, RuleMode
@@ -72,15 +74,54 @@ def domain_block(entry: BlacklistEntry, now: float) -> dict[str, Any] | None:
     return None
 
 
+def with_rule_mode(runtime: Any, rule_id: str, mode: RuleMode) -> IdsRule | None:
+    """Set one IPS rule's mode: the running configuration's rule set is replaced and, when the
+    IDS engine runs, a new engine is built from it and swapped in (the prefilter keys do not
+    depend on the mode). None when no IPS rule has that id. Lasts until the next reload."""
+    loaded = runtime.loaded
+    rules = loaded.detection
+    if rules is None:
+        return None
+    position = next((i for i, r in enumerate(rules.prevention_rules) if r.id == rule_id), None)
+    if position is None:
+        return None
+    changed: IdsRule = dataclasses.replace(rules.prevention_rules[position], mode=mode)
+    prevention = (*rules.prevention_rules[:position], changed, *rules.prevention_rules[position + 1 :])
+    new_rules = dataclasses.replace(rules, prevention_rules=prevention)
+    if runtime.detection.ids_engine is not None:
+        runtime.detection.ids_engine = build_ids_engine(new_rules)
+    runtime.loaded = dataclasses.replace(loaded, detection=new_rules)
+    return changed
+
+
 def ips_routes(runtime: Any) -> list[Endpoint]:
+    patching = asyncio.Lock()
+
     def enforcer() -> Any:
         return runtime.detection.ips
 
+    def default_mode() -> str:
+        mode = runtime.loaded.config.ips.mode.strip().lower()
+        return RuleMode.BLOCK.value if mode in ("block", "enforce") else RuleMode.ALERT.value
+
     async def list_rules(_: Request) -> Any:
         rules = runtime.loaded.detection
-        mode = runtime.loaded.config.ips.mode.strip().lower()
-        default = RuleMode.BLOCK.value if mode in ("block", "enforce") else RuleMode.ALERT.value
+        default = default_mode()
         return [rule_body(r, default) for r in rules.prevention_rules] if rules else []
+
+    async def patch_rule(request: Request) -> Any:
+        rule_id = request.path_params["id"][:MAX_ID]
+        try:
+            mode = RuleMode((await decode_body(request, m.IpsRulePatch)).mode)
+        except BadRequestError as exc:
+            return error(400, "VALIDATION_ERROR", str(exc))
+        async with patching:  # one rebuild at a time
+            changed = await asyncio.get_running_loop().run_in_executor(
+                None, with_rule_mode, runtime, rule_id, mode
+            )
+        if changed is None:
+            return error(404, "IPS_RULE_NOT_FOUND", f"no IPS rule with id '{rule_id}'")
+        return rule_body(changed, default_mode())
 
     async def list_blacklist(_: Request) -> Any:
         ips = enforcer()
@@ -130,6 +171,16 @@ def ips_routes(runtime: Any) -> list[Endpoint]:
 
     return [
         Endpoint("GET", "/api/v1/ips/rules", list_rules, "IPS rules", "ips", list[m.IpsRuleResponse]),
+        Endpoint(
+            "PATCH",
+            "/api/v1/ips/rules/{id}",
+            patch_rule,
+            "Set an IPS rule's mode (alert or block) until the next reload",
+            "ips",
+            m.IpsRuleResponse,
+            request=m.IpsRulePatch,
+            errors=(400, 404),
+        ),
         Endpoint(
             "GET",
             "/api/v1/ips/blacklist",

@@ -203,6 +203,10 @@ class IpsRuleResponse(_Response):
     kernel_slot: str | UnsetType = UNSET
 
 
+class IpsRulePatch(_Request):
+    mode: Literal["alert", "block"]
+
+
 class IdsStatusResponse(_Response):
     enabled: bool
     mode: str
