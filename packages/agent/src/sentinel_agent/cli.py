@@ -82,8 +82,10 @@ def _config_or_daemon(args: argparse.Namespace) -> int:
             "configuration warning", detail=warning.render(path)
         )
     from sentinel_agent.daemon import run_daemon
+    from sentinel_infrastructure.config.reloading import CachedConfigLoader
 
-    return run_daemon(loaded, lambda: load_config(path, cli_overrides=overrides))
+    # Validation before a REST reload and the reload itself then parse the file once.
+    return run_daemon(loaded, CachedConfigLoader(path, lambda: load_config(path, cli_overrides=overrides)))
 
 
 def main(argv: list[str] | None = None) -> int:
