@@ -229,6 +229,17 @@ def test_expiry_sweep_and_expired_entries_free_capacity():
     assert not state.entries
 
 
+def test_removed_or_readded_entries_expire_on_their_own_ttl():
+    eng, state = engine(max_blacklist_duration_secs=1000), IpsState()
+    eng.add_manual(state, A, 0.0, ttl_secs=10)
+    eng.remove(state, A)
+    eng.add_manual(state, A, 5.0, ttl_secs=100)  # the first entry's expiry must not remove this one
+    assert eng.sweep(state, 20.0).unblocks == ()
+    assert eng.is_blocked(state, A, 20.0) is not None
+    assert eng.sweep(state, 105.0).unblocks == (UnblockDecision(A, "expired"),)
+    assert not state.entries and not state.expiry
+
+
 def test_remove_missing_entry():
     with pytest.raises(NotBlacklistedError):
         engine().remove(IpsState(), A)

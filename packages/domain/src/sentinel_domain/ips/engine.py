@@ -20,6 +20,7 @@ Semantics:
   blocked or toward the size cap, and :meth:`IpsEngine.sweep` turns them into unblock decisions.
 """
 
+import heapq
 import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ class IpsState:
     max_tracked_sources: int = DEFAULT_MAX_TRACKED
     counters: "OrderedDict[IpAddress, _Counter]" = field(default_factory=OrderedDict)
     entries: dict[IpNetwork, BlacklistEntry] = field(default_factory=dict)
+    # (expires_at, insertion number, network) of every insert, soonest first, so expiring is not
+    # a scan of the whole blacklist on each add. Items of removed or replaced entries are
+    # skipped when they surface.
+    expiry: list[tuple[float, int, IpNetwork]] = field(default_factory=list)
+    inserted: int = 0
 
     def detection_count(self, src: IpAddress) -> int:
         counter = self.counters.get(src)
@@ -224,14 +230,21 @@ class IpsEngine:
     # -- internals -------------------------------------------------------------------------
     @staticmethod
     def _purge_expired(state: IpsState, now: float) -> list[UnblockDecision]:
-        expired = [net for net, e in state.entries.items() if e.expires_at <= now]
-        for net in expired:
-            del state.entries[net]
-        return [UnblockDecision(display(net), "expired") for net in expired]
+        unblocks: list[UnblockDecision] = []
+        while state.expiry and state.expiry[0][0] <= now:
+            _, _, net = heapq.heappop(state.expiry)
+            entry = state.entries.get(net)
+            if entry is not None and entry.expires_at <= now:
+                del state.entries[net]
+                unblocks.append(UnblockDecision(display(net), "expired"))
+        return unblocks
 
     @staticmethod
     def _insert(state: IpsState, entry: BlacklistEntry) -> BlacklistEntry:
-        state.entries[as_network(entry.addr_or_net)] = entry
+        net = as_network(entry.addr_or_net)
+        state.entries[net] = entry
+        state.inserted += 1
+        heapq.heappush(state.expiry, (entry.expires_at, state.inserted, net))
         return entry
 
     def _outcome(
