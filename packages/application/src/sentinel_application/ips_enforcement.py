@@ -54,9 +54,11 @@ class IpsEnforcer:
             return self._engine.entries(self._state, self._clock())
 
     def _apply(self, outcome: IpsOutcome) -> list[BlacklistAlert]:
-        for block in outcome.blocks:
-            self._blocklist.block(block.network)
-            self.blocks_applied += 1
+        if len(outcome.blocks) == 1:
+            self._blocklist.block(outcome.blocks[0].network)
+        elif outcome.blocks:  # a resync re-issues every live entry: write them in bulk
+            self._blocklist.block_many(block.network for block in outcome.blocks)
+        self.blocks_applied += len(outcome.blocks)
         for unblock in outcome.unblocks:
             self._blocklist.unblock(unblock.network)
             self.unblocks_applied += 1

@@ -1,6 +1,7 @@
 """Blocklist: sources dropped before any firewall rule (the IPS enforcement point)."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 
 from sentinel_domain.common import IpAddress, IpNetwork
 
@@ -9,6 +10,12 @@ class Blocklist(ABC):
     @abstractmethod
     def block(self, network: IpNetwork) -> None:
         """Drop every packet whose source is in ``network`` (idempotent)."""
+
+    def block_many(self, networks: Iterable[IpNetwork]) -> None:
+        """``block`` each of ``networks``; implementations write them in bulk where they can
+        (a resync after a reload re-issues every live entry at once)."""
+        for network in networks:
+            self.block(network)
 
     @abstractmethod
     def unblock(self, network: IpNetwork) -> bool:

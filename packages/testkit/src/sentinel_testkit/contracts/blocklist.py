@@ -31,6 +31,15 @@ class BlocklistContract:
         assert not bl.drops_packet_from(A("2001:db8:67::1"))
         assert bl.networks() == {N("198.18.7.7/32"), N("2001:db8:66::/48")}
 
+    def test_block_many_blocks_each_network_of_both_families(self, bl: Blocklist) -> None:
+        v4 = [N(f"198.19.{i // 256}.{i % 256}/32") for i in range(2000)]
+        v6 = [N("2001:db8:77::/64"), N("2001:db8:78::1/128")]
+        bl.block_many([*v4, *v6])
+        assert bl.networks() == {*v4, *v6}
+        assert bl.drops_packet_from(A("198.19.7.207")) and bl.drops_packet_from(A("2001:db8:77::5"))
+        assert not bl.drops_packet_from(A("198.19.8.208"))  # 2,000 addresses end at 198.19.7.207
+        assert bl.unblock(N("198.19.0.1/32")) and not bl.drops_packet_from(A("198.19.0.1"))
+
     def test_unblock_restores_and_reports_absence(self, bl: Blocklist) -> None:
         bl.block(N("198.18.0.0/24"))
         bl.block(N("198.18.0.0/24"))  # idempotent
