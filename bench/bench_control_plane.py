@@ -14,10 +14,10 @@ REST reload of a 4,096-rule firewall set.
 2. **100,000 IPS blocklist entries** (target ≤ 1 s) into xdp_firewall's ``fw_block_v4`` LPM trie,
    each on a fresh standalone object, by three paths: ``IpsEnforcer.add_manual`` per entry (what a
    REST add does, minus HTTP: engine checks + state + the adapter), ``BpfBlocklist.block`` per
-   entry (the adapter: one ``bpf_map_update_elem`` each), and one ``update_batch`` on the map (the
-   kernel-side floor, if the kernel takes batches on an LPM trie). Baseline: building the 100,000
+   entry (the adapter: one ``bpf_map_update_elem`` each), and ``BpfBlocklist.block_many`` (one
+   batched ``bpf_map_update_batch`` per family: what a resync uses). Baseline: building the 100,000
    keys in Python. The first and last addresses must then be dropped by a test run. The enforcer
-   path is quadratic (the IPS engine scans every entry for expiry on each add), so it runs on
+   path (it was quadratic before the IPS engine kept an expiry heap) runs on
    ``--enforcer-entries`` (5,000) and its 100,000 figure is not measured.
 3. **Reload of a 4,096-rule firewall set**: ``POST /api/v1/config/reload`` alternating two
    configs of the rule mix of ``bench/_common.rule_mix`` (4,096 v4 rules; the two differ in every
@@ -253,19 +253,18 @@ def bench_blocklist(count: int, enforcer_count: int, trials: int) -> None:
         enforcer.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
         return blocklist
 
-    def batch() -> BpfBlocklist:
+    def bulk() -> BpfBlocklist:
         blocklist = BpfBlocklist.standalone()
         start = time.perf_counter()
-        keys = [lpm_key(n) for n in networks]
-        blocklist._obj.map("fw_block_v4").update_batch(keys, [b"\x01"] * len(keys))
-        batch.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
+        blocklist.block_many(networks)
+        bulk.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
         return blocklist
 
     paths: list[tuple[str, Callable[[], BpfBlocklist | None]]] = [
         ("baseline: build the keys only (`lpm_key` per entry)", keys_only),
         (f"`IpsEnforcer.add_manual` per entry (REST path minus HTTP), {enforcer_count:,} entries", enforcer),
         ("`BpfBlocklist.block` per entry (adapter)", adapter),
-        ("`fw_block_v4.update_batch`, one call (kernel floor)", batch),
+        ("`BpfBlocklist.block_many` (one batched write per family)", bulk),
     ]
     results: dict[str, list[float]] = {name: [] for name, _ in paths}
     notes: dict[str, str] = {}
