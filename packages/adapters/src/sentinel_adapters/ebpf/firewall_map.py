@@ -5,6 +5,10 @@ complete new policy into the idle generation, then flips ``fw_switch`` (one alig
 program reads the switch once per packet, so each packet is judged entirely by the old or the new
 rule set, never a mixture. Before a generation is overwritten again we wait a grace period, so
 packets still classifying with it (microseconds) finish first.
+
+The array maps are large (a bitmap per port class, VLAN and protocol), and most of a generation
+is the same from one policy to the next: each array write sends only the elements that differ
+from what this instance last wrote into that generation.
 """
 
 import ipaddress
@@ -43,6 +47,27 @@ _SIZES = {
 }
 
 
+def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> list[tuple[int, int]]:
+    """``[first, last)`` element ranges where ``new`` differs from ``old`` (elements of ``size``
+    bytes); everything when there is no ``old``. Compares ``block`` elements at a time first."""
+    count = len(new) // size
+    if old is None or len(old) != len(new):
+        return [(0, count)] if count else []
+    runs: list[tuple[int, int]] = []
+    step = block * size
+    for start in range(0, len(new), step):
+        if old[start : start + step] == new[start : start + step]:
+            continue
+        for offset in range(start, min(start + step, len(new)), size):
+            if old[offset : offset + size] != new[offset : offset + size]:
+                index = offset // size
+                if runs and runs[-1][1] == index:
+                    runs[-1] = (runs[-1][0], index + 1)
+                else:
+                    runs.append((index, index + 1))
+    return runs
+
+
 class BpfFirewallMap(FirewallMap):
     """Writes compiled policies into a loaded ``xdp_firewall`` object.
 
@@ -58,6 +83,7 @@ class BpfFirewallMap(FirewallMap):
         self._flipped_at = 0.0
         self._lpm_keys: dict[tuple[str, int], set[bytes]] = {}
         self._iface_keys: dict[int, set[bytes]] = {0: set(), 1: set()}
+        self._arrays: dict[tuple[str, int], bytes] = {}  # what each generation's arrays hold
         self.apply(FirewallPolicy())
 
     @classmethod
@@ -128,7 +154,11 @@ class BpfFirewallMap(FirewallMap):
             return b"".join(encoded.get(b) or encoded.setdefault(b, encode_bitmap(b)) for b in bitmaps)
 
         def array(name: str, values: bytes) -> None:
-            m(name).update_array(values, start=gen * _SIZES[name])
+            target = m(name)
+            size = target.stored_value_size
+            for first, last in changed_runs(self._arrays.get((name, gen)), values, size):
+                target.update_array(values[first * size : last * size], start=gen * _SIZES[name] + first)
+            self._arrays[(name, gen)] = values
 
         actions = b"".join(struct.pack("<B3x", a) for a in c.rule_actions)
         array("fw_rules", actions + bytes(4 * MAX_RULES - len(actions)))

@@ -1,0 +1,31 @@
+"""The element diff that keeps firewall generation writes small (firewall_map.changed_runs)."""
+
+import random
+
+from sentinel_adapters.ebpf.firewall_map import changed_runs
+
+
+def apply_runs(old: bytes, new: bytes, size: int) -> bytes:
+    out = bytearray(old)
+    for first, last in changed_runs(old, new, size):
+        out[first * size : last * size] = new[first * size : last * size]
+    return bytes(out)
+
+
+def test_runs_cover_exactly_the_changed_elements() -> None:
+    rng = random.Random(7)
+    for size in (1, 4, 520):
+        old = bytes(rng.getrandbits(8) for _ in range(size * 300))
+        new = bytearray(old)
+        for index in rng.sample(range(300), 17):
+            new[index * size + rng.randrange(size)] ^= 0xFF
+        runs = changed_runs(old, bytes(new), size)
+        assert apply_runs(old, bytes(new), size) == bytes(new)
+        assert sum(last - first for first, last in runs) == 17  # only the changed elements
+
+
+def test_adjacent_changes_merge_and_nothing_changed_is_empty() -> None:
+    assert changed_runs(b"aabbccdd", b"xxyyccdd", 2) == [(0, 2)]
+    assert changed_runs(b"aabb", b"aabb", 2) == []
+    assert changed_runs(None, b"aabb", 2) == [(0, 2)]
+    assert changed_runs(b"aa", b"aabb", 2) == [(0, 2)]  # a size change rewrites everything
