@@ -48,23 +48,32 @@ _SIZES = {
 
 
 def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> list[tuple[int, int]]:
-    """``[first, last)`` element ranges where ``new`` differs from ``old`` (elements of ``size``
-    bytes); everything when there is no ``old``. Compares ``block`` elements at a time first."""
+    """``[first, last)`` element ranges covering every element (of ``size`` bytes) where ``new``
+    differs from ``old``; everything when there is no ``old``. Blocks of ``block`` elements are
+    compared first; a differing block of small elements is written whole (cheaper than finding
+    the elements in Python), one of large elements (bitmaps) element by element."""
     count = len(new) // size
     if old is None or len(old) != len(new):
         return [(0, count)] if count else []
     runs: list[tuple[int, int]] = []
+
+    def mark(first: int, last: int) -> None:
+        if runs and runs[-1][1] == first:
+            runs[-1] = (runs[-1][0], last)
+        else:
+            runs.append((first, last))
+
     step = block * size
     for start in range(0, len(new), step):
-        if old[start : start + step] == new[start : start + step]:
+        end = min(start + step, len(new))
+        if old[start:end] == new[start:end]:
             continue
-        for offset in range(start, min(start + step, len(new)), size):
+        if size < 64:
+            mark(start // size, end // size)
+            continue
+        for offset in range(start, end, size):
             if old[offset : offset + size] != new[offset : offset + size]:
-                index = offset // size
-                if runs and runs[-1][1] == index:
-                    runs[-1] = (runs[-1][0], index + 1)
-                else:
-                    runs.append((index, index + 1))
+                mark(offset // size, offset // size + 1)
     return runs
 
 
