@@ -140,6 +140,8 @@ static __always_inline int step(struct sentinel_rl_bucket *b, const struct senti
 	if (b->algorithm == SENTINEL_RL_TOKEN_BUCKET) {
 		__u64 npt = pol->ns_per_token ? pol->ns_per_token : 1;
 		__u64 fresh = elapsed(now, b->b) / npt;
+		if (b->a > pol->burst) /* a reload lowered the burst: it binds from this packet */
+			b->a = pol->burst;
 		if (fresh > 0) {
 			b->a = (b->a >= pol->burst || fresh >= pol->burst - b->a) ? pol->burst : b->a + fresh;
 			b->b += fresh * npt; /* keep the fractional remainder */

@@ -302,3 +302,11 @@ def test_invalid_defaults_are_rejected():
         RateLimitPolicySet.from_dict({"default_algorithm": "nope"})
     with pytest.raises(RateLimitError, match="rules must be a list"):
         RateLimitPolicySet.from_dict({"rules": "x"})
+
+
+def test_a_lowered_burst_binds_from_the_next_packet() -> None:
+    from sentinel_domain.ratelimit._buckets import TokenBucket, step_token_bucket
+
+    bucket = TokenBucket(tokens=10, last_refill_ns=0)  # filled under the old burst of 10
+    passed = [step_token_bucket(bucket, ns_per_token=10**9, burst=2, now_ns=1) for _ in range(4)]
+    assert passed == [True, True, False, False]

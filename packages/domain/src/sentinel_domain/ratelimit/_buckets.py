@@ -58,6 +58,7 @@ def fresh_token_bucket(burst: int, now_ns: int) -> TokenBucket:
 def step_token_bucket(b: TokenBucket, ns_per_token: int, burst: int, now_ns: int) -> bool:
     """Token bucket (``ns_per_token = 1e9 // rate``)::
 
+        tokens = min(tokens, burst)            # a reload may have lowered the burst
         new = elapsed(now, last) // ns_per_token
         if new > 0:
             tokens = burst if new >= burst - tokens else tokens + new   # = min(burst, tokens + new)
@@ -67,9 +68,10 @@ def step_token_bucket(b: TokenBucket, ns_per_token: int, burst: int, now_ns: int
     (*) Deliberate improvement over the contract's ``last = now``: only the time actually turned
     into tokens is consumed, so the fractional remainder (< ns_per_token) carries over and the
     long-run rate is exactly one token per ``ns_per_token`` whatever the packet spacing. The
-    ``new >= burst - tokens`` form avoids ``tokens + new`` overflowing a u64 (tokens may exceed a
-    lowered burst after a reload, then the subtraction would be negative: treat as "at least").
+    ``new >= burst - tokens`` form avoids ``tokens + new`` overflowing a u64. Tokens above a burst
+    lowered by a reload are clamped at once, so a lower burst binds from the next packet.
     """
+    b.tokens = min(b.tokens, burst)
     new = elapsed_ns(now_ns, b.last_refill_ns) // ns_per_token
     if new > 0:
         b.tokens = burst if b.tokens >= burst or new >= burst - b.tokens else b.tokens + new
