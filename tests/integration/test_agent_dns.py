@@ -84,5 +84,13 @@ dlp:
                 assert alert["severity"] == "High"
                 # The resolved address (here: the peer itself) is now dropped in XDP.
                 assert wait_until(lambda: lab.ping_from_peer(lab.host_ip, count=1) == 0, timeout=5)
+                # ... and listed as a domain block, with the domain that caused it.
+                status, blocks = agent.get("/api/v1/ips/domain-blocks")
+                assert status == 200
+                assert [(b["ip"], b["domain"], b["source"]) for b in blocks] == [
+                    (lab.peer_ip, "ads.evil.example", "dns-blocklist")
+                ]
+                assert blocks[0]["reason"] == "dns-blocklist: ads.evil.example"
+                assert blocks[0]["ttl_remaining_secs"] > 0
         finally:
             responder.close()

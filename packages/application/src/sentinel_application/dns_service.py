@@ -108,6 +108,23 @@ class DnsService:
                     published += self._observe_response(message, outcome, capture.timestamp_ns, now)
         return published
 
+    def domain_blocks(self) -> list[tuple[IpAddress, str, str, int]]:
+        """``(ip, domain, source, ttl seconds left)`` of every address blocked because of a
+        domain: ``dns-blocklist`` (a blocklisted name resolved to it) or ``reputation``."""
+        now = self._clock()
+        with self._lock:
+            found = [
+                (ip, domain, "dns-blocklist", max(0, int(left)))
+                for ip, domain, left in self._tracker.entries(now)
+            ]
+            for domain, blocked in self._reputation_blocks.items():
+                found += [
+                    (ip, domain, "reputation", max(0, int(until - now)))
+                    for ip, until in blocked.items()
+                    if until > now
+                ]
+        return found
+
     def _observe_response(self, message: Any, outcome: Any, timestamp_ns: int, now: float) -> int:
         assert self.reputation is not None
         ttls = [r.ttl for r in message.answers if r.address is not None]

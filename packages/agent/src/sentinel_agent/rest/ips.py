@@ -132,12 +132,28 @@ def ips_routes(runtime: Any) -> list[Endpoint]:
         return [entry_body(e, now) for e in entries]
 
     async def domain_blocks(_: Request) -> Any:
-        ips = enforcer()
-        if ips is None:
-            return []
-        entries = await asyncio.get_running_loop().run_in_executor(None, ips.entries)
-        now = time.time()
-        return [b for b in (domain_block(e, now) for e in entries) if b is not None]
+        """Blacklist entries with a DNS reason, plus the addresses the DNS service itself blocks
+        in the kernel for blocklisted or low-reputation domains (it does not go through the IPS)."""
+        loop = asyncio.get_running_loop()
+        found: list[dict[str, Any]] = []
+        ips, dns = enforcer(), getattr(runtime.detection, "dns", None)
+        if ips is not None:
+            entries = await loop.run_in_executor(None, ips.entries)
+            now = time.time()
+            found += [b for b in (domain_block(e, now) for e in entries) if b is not None]
+        if dns is not None:
+            for ip, domain, source, left in await loop.run_in_executor(None, dns.domain_blocks):
+                reason = f"{source}: {domain}"
+                found.append(
+                    {
+                        "ip": str(ip),
+                        "domain": domain,
+                        "source": source,
+                        "reason": reason,
+                        "ttl_remaining_secs": left,
+                    }
+                )
+        return found
 
     async def add(request: Request) -> Any:
         ips = enforcer()

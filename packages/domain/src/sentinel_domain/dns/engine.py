@@ -211,6 +211,10 @@ class InjectionTracker:
             changed.append(decision)
         return changed
 
+    def entries(self, now: float) -> list[tuple[IpAddress, str, float]]:
+        """``(ip, domain, seconds left)`` of every live injection."""
+        return [(ip, e.domain, e.expires_at - now) for ip, e in self._by_ip.items() if e.expires_at > now]
+
     def expire(self, now: float) -> list[IpAddress]:
         """Forget and return the IPs whose lifetime ended (the caller removes them)."""
         gone = [ip for ip, entry in self._by_ip.items() if entry.expires_at <= now]
