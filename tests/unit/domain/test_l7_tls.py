@@ -411,3 +411,36 @@ def test_mutated_hellos_never_raise_anything_else(seed: bytes, edits: list[tuple
         else:
             del data[at : at + 1 + byte % 8]
     _check(bytes(data))
+
+
+# --- truncated captures (partial=True) ----------------------------------------------------------
+
+
+def test_a_captured_prefix_yields_the_extensions_it_holds() -> None:
+    padding = ext(0x0015, b"\x00" * 400)  # pushes the hello past a 256-byte capture
+    data = wire(extensions=[sni(b"c2.evil.example"), ext(0x0017), padding])
+    assert isinstance(parse_client_hello(data[:256]), NeedMoreData)  # whole hellos only by default
+    for cut in (len(data) - 1, 256, 114):  # the SNI ends at byte 110, the empty 0x0017 at 114
+        parsed = parse_client_hello(data[:cut], partial=True)
+        assert isinstance(parsed, ClientHello)
+        assert parsed.sni == "c2.evil.example" and TlsAnomaly.TRUNCATED in parsed.anomalies
+        assert parsed.extensions == (0x0000, 0x0017)  # the padding extension was not captured
+    cut_inside = parse_client_hello(data[:112], partial=True)
+    assert isinstance(cut_inside, ClientHello) and cut_inside.extensions == (0x0000,)
+    whole = parse_client_hello(data, partial=True)
+    assert isinstance(whole, ClientHello) and TlsAnomaly.TRUNCATED not in whole.anomalies
+
+
+def test_a_prefix_cut_inside_the_sni_or_the_fixed_fields_gives_no_sni() -> None:
+    data = wire(extensions=[sni(b"c2.evil.example"), ext(0x0015, b"\x00" * 400)])
+    inside_sni = parse_client_hello(data[:95], partial=True)
+    assert isinstance(inside_sni, ClientHello) and inside_sni.sni is None and inside_sni.extensions == ()
+    assert isinstance(parse_client_hello(data[:60], partial=True), NeedMoreData)  # cipher suites cut
+    assert isinstance(parse_client_hello(data[:3], partial=True), NeedMoreData)
+
+
+def test_a_prefix_still_rejects_what_is_not_a_hello() -> None:
+    data = bytearray(wire(extensions=[sni(b"a.example"), ext(0x0015, b"\x00" * 400)]))
+    data[5] = 2  # ServerHello
+    with pytest.raises(TlsParseError):
+        parse_client_hello(bytes(data[:200]), partial=True)

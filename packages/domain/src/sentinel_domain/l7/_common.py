@@ -96,6 +96,12 @@ class Reader:
         self._pos += length
         return sub
 
+    def peek_u16(self, offset: int = 0) -> int:
+        """The u16 at ``offset`` bytes ahead, without moving (the caller checked it is there)."""
+        at = self._pos + offset
+        self._need(offset + 2, "u16")
+        return int.from_bytes(self._data[at : at + 2], "big")
+
     def expect_end(self, what: str) -> None:
         """Fail when bytes are left over: the enclosing length claimed more than the contents."""
         if self._pos != self._end:

@@ -61,10 +61,14 @@ class ClientHello:
         return tuple(p.decode("latin-1") for p in self.alpn_protocols)
 
 
-def _gather(buf: bytes, max_hello: int, max_records: int) -> tuple[bytes, int, int, int] | NeedMoreData:
+def _gather(
+    buf: bytes, max_hello: int, max_records: int, partial: bool = False
+) -> tuple[bytes, int, int, int] | NeedMoreData:
     """Concatenate handshake record fragments until the whole hello is there (RFC 8446 §5.1).
 
-    Returns (handshake message bytes, record version, record count, bytes used).
+    Returns (handshake message bytes, record version, record count, bytes used). ``partial``:
+    the buffer is all there will ever be (a truncated capture): return what the records hold
+    instead of need-more-data once at least one record has started.
     """
     fragments = bytearray()
     needed: int | None = None
@@ -72,6 +76,8 @@ def _gather(buf: bytes, max_hello: int, max_records: int) -> tuple[bytes, int, i
     record_version = 0
     while needed is None or len(fragments) < needed:
         if len(buf) - pos < 5:
+            if partial and fragments:
+                break
             return NeedMoreData("tls", pos + 5, "record header incomplete")
         ctype, version, length = (
             buf[pos],
@@ -97,6 +103,11 @@ def _gather(buf: bytes, max_hello: int, max_records: int) -> tuple[bytes, int, i
         if needed is None:
             needed = _hello_length(bytes(fragments) + available, max_hello, pos + 5)
         if len(available) < length:
+            if partial and available:
+                fragments += available
+                records += 1
+                pos = len(buf)
+                break
             return NeedMoreData("tls", pos + 5 + length, "record incomplete")
         fragments += available
         records += 1
@@ -123,6 +134,7 @@ def parse_client_hello(
     *,
     max_hello_bytes: int = MAX_HELLO_BYTES,
     max_records: int = MAX_RECORDS,
+    partial: bool = False,
 ) -> ClientHello | NeedMoreData:
     """Parse the ClientHello at the start of ``data`` (TLS records, as a client sends them).
 
@@ -130,19 +142,33 @@ def parse_client_hello(
     while records are incomplete, and raises :class:`TlsParseError` (nothing else) for anything
     that is not a well-formed ClientHello: wrong record or handshake type, record length above
     2^14, lengths that overrun their container, a hello above ``max_hello_bytes``.
+
+    ``partial=True`` is for a capture that holds only the first bytes of the hello (no more will
+    come): the fixed fields must be there, then as many whole extensions as were captured are
+    read and the hello carries the TRUNCATED anomaly (its extension lists are a prefix: the SNI,
+    usually early, is often among them).
     """
     buf = bytes(data)
-    gathered = _gather(buf, max_hello_bytes, max_records)
+    gathered = _gather(buf, max_hello_bytes, max_records, partial)
     if isinstance(gathered, NeedMoreData):
         return gathered
     message, record_version, records, used = gathered
     anomalies: set[TlsAnomaly] = set()
     if records > 1:
         anomalies.add(TlsAnomaly.FRAGMENTED)
+    if len(message) < 4:
+        return NeedMoreData("tls", used + 4 - len(message), "handshake header incomplete")
     total = 4 + int.from_bytes(message[1:4], "big")
     if len(message) > total:
         anomalies.add(TlsAnomaly.TRAILING_HANDSHAKE_DATA)
-    body = _parse_body(message[4:total])
+    cut = len(message) < total
+    if cut:
+        try:
+            body = _parse_body(message[4:total], partial=True)
+        except TlsParseError:  # the fixed fields themselves were not captured
+            return NeedMoreData("tls", used + total - len(message), "ClientHello truncated")
+    else:
+        body = _parse_body(message[4:total])
     ext = body[5]
     anomalies |= ext.anomalies
     return ClientHello(
@@ -165,8 +191,13 @@ def parse_client_hello(
     )
 
 
-def _parse_body(body: bytes) -> tuple[int, bytes, bytes, tuple[int, ...], bytes, Extensions]:
-    """The ClientHello structure of RFC 8446 §4.1.2 (also valid for TLS 1.0-1.2 hellos)."""
+def _parse_body(
+    body: bytes, partial: bool = False
+) -> tuple[int, bytes, bytes, tuple[int, ...], bytes, Extensions]:
+    """The ClientHello structure of RFC 8446 §4.1.2 (also valid for TLS 1.0-1.2 hellos).
+
+    ``partial``: ``body`` is a prefix; the extensions block may be cut (see parse_client_hello).
+    """
     reader = Reader(body, TlsParseError)
     legacy_version = reader.u16("legacy_version")
     random = reader.take(32, "random")
@@ -176,6 +207,14 @@ def _parse_body(body: bytes) -> tuple[int, bytes, bytes, tuple[int, ...], bytes,
         raise suites.fail("cipher_suites length is odd")
     ciphers = tuple(suites.u16("cipher suite") for _ in range(suites.remaining // 2))
     compression = reader.vector(1, "legacy_compression_methods", 1).take_all()
+    if partial:
+        if reader.remaining < 2:
+            raise reader.fail("extensions not captured")
+        declared = reader.u16("extensions length")
+        block = Reader(body, TlsParseError, reader.pos, reader.pos + min(declared, reader.remaining))
+        ext = parse_extensions(block, partial=True)
+        ext.anomalies.add(TlsAnomaly.TRUNCATED)
+        return legacy_version, random, session_id, ciphers, compression, ext
     # RFC 5246 §7.4.1.2: a TLS 1.2-or-older hello may end here without an extensions block.
     ext = parse_extensions(reader.vector(2, "extensions") if not reader.at_end() else None)
     reader.expect_end("ClientHello")

@@ -26,6 +26,7 @@ class TlsAnomaly(enum.Enum):
     PSK_NOT_LAST = "psk_not_last"  # RFC 8446 §4.2.11: pre_shared_key MUST be last
     ENCRYPTED_CLIENT_HELLO = "encrypted_client_hello"  # ECH outer hello: SNI is the public name
     TRAILING_HANDSHAKE_DATA = "trailing_handshake_data"  # more handshake bytes after the hello
+    TRUNCATED = "truncated"  # only the first bytes were captured: the extensions read are a prefix
 
 
 @dataclass(slots=True)
@@ -82,12 +83,19 @@ def _alpn(reader: Reader) -> tuple[bytes, ...]:
     return tuple(names)
 
 
-def parse_extensions(block: Reader | None) -> Extensions:
-    """Walk the extensions block; unknown extensions are skipped by their (checked) length."""
+def parse_extensions(block: Reader | None, partial: bool = False) -> Extensions:
+    """Walk the extensions block; unknown extensions are skipped by their (checked) length.
+
+    ``partial``: the block is cut short (a truncated capture): stop at the first extension that
+    is not wholly present instead of failing, and mark the result TRUNCATED.
+    """
     found = Extensions()
     if block is None:
         return found
     while not block.at_end():
+        if partial and (block.remaining < 4 or block.remaining < 4 + block.peek_u16(2)):
+            found.anomalies.add(TlsAnomaly.TRUNCATED)
+            break
         ext_type = block.u16("extension type")
         data = block.vector(2, f"extension 0x{ext_type:04x}")
         if ext_type in found.types:

@@ -26,6 +26,7 @@ from sentinel_domain.l7._ja4 import ja4
 from sentinel_domain.l7._smb import SmbMessage, parse_smb
 from sentinel_domain.l7._smtp import SmtpCommand, parse_smtp_commands
 from sentinel_domain.l7._tls import ClientHello, parse_client_hello
+from sentinel_domain.l7._tls_ext import TlsAnomaly
 from sentinel_domain.l7.entity import (
     CommandMatcher,
     GrpcMatcher,
@@ -179,7 +180,9 @@ class L7Engine:
                         src_port=packet.src_port or 0,
                         dst_port=packet.dst_port or 0,
                         protocol=int(packet.protocol),
-                        ja4=ja4(message) if isinstance(message, ClientHello) else None,
+                        ja4=ja4(message)
+                        if isinstance(message, ClientHello) and TlsAnomaly.TRUNCATED not in message.anomalies
+                        else None,  # a fingerprint of a prefix would be a wrong fingerprint
                     )
                 return L7Decision(protocol, rule.id, rule.action, alert)
         return L7Decision(protocol)
@@ -217,7 +220,9 @@ def _parse(
 ) -> tuple[tuple[L7Message, ...], NeedMoreData | None, L7ParseError | None, frozenset[str]]:
     """Run the protocol's parser; returns (messages, need-more, later error, anomaly names)."""
     if protocol is L7Protocol.TLS:
-        hello = parse_client_hello(payload)
+        # One segment at a time, no reassembly: what is not here will not come, so read the
+        # captured prefix of a longer hello (its SNI is usually near the start).
+        hello = parse_client_hello(payload, partial=True)
         if isinstance(hello, NeedMoreData):
             return (), hello, None, frozenset()
         return (hello,), None, None, frozenset(a.value for a in hello.anomalies)
