@@ -327,12 +327,6 @@ except OSError:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the default ids.capture_bytes (512) an OpenSSL ClientHello (517 bytes, SNI at offset "
-    "127) reaches the L7 engine cut short, and the TLS parser waits for the rest of the record instead "
-    "of reading the SNI it already holds: TLS SNI rules never fire for common clients",
-)
 def test_tls_sni_rule_fires_with_the_default_capture_size(rig: Rig) -> None:
     listener = socket.create_server((rig.lab.attacker.host_ip, 7643))
     try:

@@ -91,6 +91,11 @@ static __always_inline int sentinel_parse_ipv6(void *data, void *l3, void *data_
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return SENTINEL_PARSE_ERROR;
+	/* Like IPv4's total length: a payload longer than the frame is a lie (0 = jumbogram, RFC
+	 * 2675, whose real length is in a hop-by-hop option: not checked). */
+	__u16 payload = bpf_ntohs(ip6->payload_len);
+	if (payload && (void *)(ip6 + 1) + payload > data_end)
+		return SENTINEL_PARSE_ERROR;
 	p->is_ipv6 = 1;
 	p->flags |= SENTINEL_FLAG_IPV6;
 	__builtin_memcpy(p->src_key, &ip6->saddr, 16);
