@@ -65,7 +65,8 @@ def settings(args: argparse.Namespace) -> tuple[ApiClient, Output]:
     if not 1 <= port <= 65535:
         raise ClientError(f"invalid port '{raw_port}': expected 1-65535", EXIT_USAGE)
     token = args.token or os.environ.get("EBPFSENTINEL_TOKEN") or None
-    return ApiClient(host, port, token), Output(args.output or "table")
+    api_key = getattr(args, "api_key", None) or os.environ.get("EBPFSENTINEL_API_KEY") or None
+    return ApiClient(host, port, token, api_key=api_key), Output(args.output or "table")
 
 
 def run(args: argparse.Namespace) -> int:

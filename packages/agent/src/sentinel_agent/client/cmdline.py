@@ -11,7 +11,7 @@ OUTPUT_MODES = ("table", "json")
 
 
 def connection_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
-    """``-o``, ``--host``, ``--port``, ``--token``: accepted before or after the subcommand.
+    """``-o``, ``--host``, ``--port``, ``--token``, ``--api-key``: accepted before or after the subcommand.
 
     On subcommands the defaults are SUPPRESS so a value given before the subcommand is kept;
     env fallbacks are applied later by :func:`sentinel_agent.client.settings`.
@@ -23,6 +23,9 @@ def connection_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     parser.add_argument("--host", default=default, help="agent address (env EBPFSENTINEL_HOST, 127.0.0.1)")
     parser.add_argument("--port", default=default, help="agent REST port (env EBPFSENTINEL_PORT, 8080)")
     parser.add_argument("--token", default=default, help="Bearer token (env EBPFSENTINEL_TOKEN)")
+    parser.add_argument(
+        "--api-key", default=default, help="API key sent as X-API-Key (env EBPFSENTINEL_API_KEY)"
+    )
 
 
 def _common_parent() -> argparse.ArgumentParser:

@@ -56,7 +56,7 @@ def http_error(method: str, path: str, status: int, raw: bytes, retry_after: str
     if status == 404:
         return ClientError(f"not found ({label}): {message}", EXIT_NOT_FOUND)
     if status == 401:
-        hint = "pass --token or set EBPFSENTINEL_TOKEN"
+        hint = "pass --token or --api-key (or set EBPFSENTINEL_TOKEN / EBPFSENTINEL_API_KEY)"
         return ClientError(f"authentication required ({label}): {message or hint}; {hint}", EXIT_AUTH)
     if status == 403:
         return ClientError(f"permission denied ({label}): {message}", EXIT_AUTH)
@@ -69,12 +69,21 @@ def http_error(method: str, path: str, status: int, raw: bytes, retry_after: str
 
 
 class ApiClient:
-    """Calls ``http://host:port``; sends ``Authorization: Bearer <token>`` when a token is set."""
+    """Calls ``http://host:port``; sends ``Authorization: Bearer <token>`` when a token is set and
+    ``X-API-Key: <key>`` when an API key is set (the agent tries the Bearer token first)."""
 
-    def __init__(self, host: str, port: int, token: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        api_key: str | None = None,
+    ):
         self.host = host
         self.port = port
         self.token = token
+        self.api_key = api_key
         self.timeout = timeout
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}"
@@ -103,6 +112,8 @@ class ApiClient:
             req.add_header("Content-Type", "application/json")
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
+        if self.api_key:
+            req.add_header("X-API-Key", self.api_key)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return int(resp.status), bytes(resp.read())

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 SHORT_COLUMN = 14  # characters: "MM-DD HH:MM:SS"
+ID_COLUMN = 24  # a first (key) column keeps up to this many characters on one line
 
 Column = tuple[str, str | Callable[[dict[str, Any]], Any]]
 
@@ -110,15 +111,25 @@ class Output:
 
 def build_table(title: str, columns: Sequence[Column], items: Sequence[dict[str, Any]]) -> Table:
     """The rich Table for ``items``; cells fold rather than overflow so 80 columns stay readable."""
-    # SIMPLE_HEAD drops the vertical rules and pad_edge the outer padding: room for the data.
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # SIMPLE_HEAD without edges, and one space of padding between columns (its vertical rule is a
+    # space too): two characters between columns and none at the edges, the room is for the data.
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
     rows = [
         [cell(get(item)) if callable(get) else cell(item.get(get)) for _, get in columns] for item in items
     ]
     for index, (header, _) in enumerate(columns):
         # Short columns (times, severities, ports) never wrap, so only long ones fold at 80 columns.
         widest = max([len(header), *(len(row[index]) for row in rows)])
-        table.add_column(header, overflow="fold", no_wrap=widest <= SHORT_COLUMN)
+        # The first column is the row's key (rule id, IP, domain): folded last, up to ID_COLUMN.
+        keep = min(widest, ID_COLUMN) if index == 0 else None
+        table.add_column(header, overflow="fold", no_wrap=widest <= SHORT_COLUMN, min_width=keep)
     for row in rows:
         table.add_row(*row)
     return table
