@@ -43,7 +43,6 @@ CONFIG = """firewall:
   mode: block
 ids:
   rules_files: [e2e.rules]
-  capture_bytes: 2048  # OpenSSL's ClientHello is over 512 bytes: the SNI rule needs it whole
 ips:
   mode: block
   auto_blacklist_threshold: 3
