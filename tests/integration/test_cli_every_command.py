@@ -15,8 +15,10 @@ key values. CLI calls are subprocesses run in a small thread pool to keep the fi
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +75,15 @@ SEND = (
     "s=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
     "s.sendall(b'cli-probe payload\\r\\n'); s.close()\n"
 )
+QUERY = (
+    "import socket,struct,sys\n"
+    "name=b''.join(bytes([len(p)])+p.encode() for p in sys.argv[2].split('.'))+b'\\0'\n"
+    "q=struct.pack('!HHHHHH',0x4242,0x0100,1,0,0,0)+name+struct.pack('!HH',1,1)\n"
+    "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
+    "s.sendto(q,(sys.argv[1],53)); print(len(s.recv(512)))\n"
+)
+DOMAIN = "www.cli-test.example"
+ANSWER = "192.0.2.80"
 # Fields that change between two calls (clocks, TTL countdowns); everything else must be equal.
 VOLATILE = {"uptime_seconds", "ttl_remaining_secs", "timestamp_ns", "last_fetched", "at"}
 
@@ -86,12 +97,42 @@ def cli(*args: str, port: int, env: dict[str, str] | None = None) -> subprocess.
 
 
 def stable(data: Any) -> Any:
-    """``data`` without the volatile fields, recursively."""
+    """``data`` without the volatile fields, recursively (scores decay: 3 decimals kept)."""
     if isinstance(data, dict):
         return {k: stable(v) for k, v in data.items() if k not in VOLATILE}
     if isinstance(data, list):
         return [stable(v) for v in data]
+    if isinstance(data, float):
+        return round(data, 3)
     return data
+
+
+class Responder:
+    """A DNS server on ``host:53`` answering every A query with ``answer`` (TTL 600)."""
+
+    def __init__(self, host: str, answer: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 53))
+        self.sock.settimeout(0.2)
+        self.answer = socket.inet_aton(answer)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1, 1, 0, 0)
+            answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 600, 4) + self.answer
+            self.sock.sendto(header + query[12:] + answer, peer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
 
 
 def check_table(result: subprocess.CompletedProcess[str], *expected: str) -> str:
@@ -149,6 +190,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                     return len(agent.get(f"/api/v1/alerts?component={component}")[1]["alerts"])
 
                 assert wait_until(lambda: count("firewall") == 2 and count("ids") >= 1, timeout=15)
+                # a resolution seen by tc-dns fills the DNS cache and the reputation tracker
+                responder = Responder(lab.host_ip, ANSWER)
+                try:
+                    lab.ns(sys.executable, "-c", QUERY, lab.host_ip, DOMAIN, timeout=20)
+                finally:
+                    responder.close()
+                cache = f"/api/v1/dns/cache?domain={DOMAIN}"
+                assert wait_until(lambda: agent.get(cache)[1]["entries"] != [], timeout=10)
+                # an API write, so the audit trail has an entry (config rules are not audited)
+                audited = {"id": "cli-audited", "priority": 60, "action": "deny", "protocol": "udp"}
+                assert agent.request("POST", "/api/v1/firewall/rules", audited)[0] == 201
                 assert wait_until(lambda: agent.get("/api/v1/threatintel/status")[1]["ioc_count"] == 2)
                 yield Live(agent, lab, port, config)
     finally:
@@ -196,14 +248,23 @@ READS = [
         "/api/v1/alerts?component=ids&min_severity=high&limit=5&offset=0",
         lambda b: ["ids-probe"],
     ),
-    Read(("audit", "logs", "--limit", "20"), "/api/v1/audit/logs?limit=20", lambda b: ["shown"]),
-    Read(("dns", "cache"), "/api/v1/dns/cache?page=0&page_size=50", lambda b: ["DNS cache"]),
-    Read(("dns", "stats"), "/api/v1/dns/stats", lambda b: ["blocklist_pattern_count"]),
+    Read(
+        ("audit", "logs", "--limit", "20"),
+        "/api/v1/audit/logs?limit=20",
+        lambda b: ["cli-audited", "rule_added", f"{b['total']} in total"],
+    ),
+    Read(("dns", "cache"), "/api/v1/dns/cache?page=0&page_size=50", lambda b: [DOMAIN, ANSWER]),
+    Read(
+        ("dns", "cache", "--ip", ANSWER, "--page-size", "5"),
+        f"/api/v1/dns/cache?ip={ANSWER}&page=0&page_size=5",
+        lambda b: [DOMAIN],
+    ),
+    Read(("dns", "stats"), "/api/v1/dns/stats", lambda b: ["total_entries", DOMAIN]),
     Read(("dns", "blocklist"), "/api/v1/dns/blocklist", lambda b: ["*.evil.example", "bad.example"]),
     Read(
         ("domains", "reputation", "--page-size", "20"),
         "/api/v1/domains/reputation?page=0&page_size=20",
-        lambda b: ["domain reputation"],
+        lambda b: ["domain reputation", DOMAIN],
     ),
     Read(
         ("mitre", "coverage"),
@@ -250,8 +311,8 @@ def test_version_health_metrics_watch_stats_and_history(live: Live) -> None:
         "watch_table": ("watch", "-i", "0.1", "--iterations", "2", "--component", "firewall"),
         "stats_json": ("alerts", "stats", "-o", "json"),
         "stats_table": ("alerts", "stats"),
-        "history_json": ("audit", "history", "deny-peer", "-o", "json"),
-        "history_table": ("audit", "history", "deny-peer"),
+        "history_json": ("audit", "history", "cli-audited", "-o", "json"),
+        "history_table": ("audit", "history", "cli-audited"),
         "config_test": ("config", "test", "-c", str(live.config)),
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -292,8 +353,9 @@ def test_version_health_metrics_watch_stats_and_history(live: Live) -> None:
     check_table(done["stats_table"], "deny-peer", "ids-probe", f"{len(alerts)} newest alerts")
 
     history = check_json(done["history_json"])
-    assert stable(history) == stable(live.rest("/api/v1/audit/rules/deny-peer/history?limit=50"))
-    check_table(done["history_table"], "deny-peer")
+    assert stable(history) == stable(live.rest("/api/v1/audit/rules/cli-audited/history?limit=50"))
+    assert [e["action"] for e in history["entries"]] == ["rule_added"]
+    check_table(done["history_table"], "cli-audited", "rule_added")
 
     assert done["config_test"].returncode == 0, done["config_test"].stderr
     bad = live.config.with_name("bad.yaml")
@@ -375,9 +437,9 @@ def test_write_commands_in_both_modes_are_visible_over_rest(live: Live) -> None:
     check_table(live.run("domains", "unblock", "*.cli-t.example"), "*.cli-t.example")
     assert not {"cli-j.example", "*.cli-t.example"} & patterns()
 
-    # dns flush, both modes (the cache is left empty: nothing resolves in the lab)
+    # dns flush, both modes: the fixture's resolution goes, the second flush finds nothing
     flushed = check_json(live.run("dns", "flush", "-o", "json"))
-    assert set(flushed) == {"flushed_entries"}
+    assert flushed["flushed_entries"] >= 1
     check_table(live.run("dns", "flush"), "flushed 0 cache entries")
     assert live.rest("/api/v1/dns/stats")["total_entries"] == 0
 
