@@ -41,7 +41,8 @@ def list_alerts(client: ApiClient, out: Output, args: argparse.Namespace) -> int
         alerts = b.get("alerts", [])
         out.rows("alerts (newest first)", ALERT_COLUMNS, alerts)
         shown = f"{b.get('offset', 0)}..{b.get('offset', 0) + len(alerts)}"
-        out.print(f"showing {shown} ({len(alerts)} alerts); {b.get('total')} stored in total")
+        noun = "alert" if len(alerts) == 1 else "alerts"
+        out.print(f"showing {shown} ({len(alerts)} {noun}); {b.get('total')} stored in total")
         if alerts:
             out.print("ids (for alerts mark-fp): " + ", ".join(a["id"] for a in alerts[:5]))
 

@@ -1,7 +1,7 @@
 """``watch``: a live view of the newest alerts and their counters, refreshed every interval.
 
 Table mode redraws one rich Live panel; JSON mode prints one JSON object per refresh (NDJSON).
-Ctrl-C ends it (exit 0). ``--iterations N`` (hidden; used by tests) stops after N refreshes.
+Ctrl-C ends it (exit 0). ``--iterations N`` stops after N refreshes (scripts, tests).
 """
 
 import argparse
@@ -92,5 +92,7 @@ def register(sub: Any) -> None:
     parser = leaf(sub, "watch", "live view of the newest alerts and counters (polls /api/v1/alerts)")
     parser.add_argument("-i", "--interval", type=_interval, default=2.0, help="seconds between refreshes (2)")
     add_filters(parser)
-    parser.add_argument("--iterations", type=non_negative, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--iterations", type=non_negative, default=0, help="stop after N refreshes (default 0: never)"
+    )
     parser.set_defaults(handler=watch)
