@@ -303,6 +303,8 @@ def test_read_commands_in_both_modes_match_rest(live: Live) -> None:
 def test_version_health_metrics_watch_stats_and_history(live: Live) -> None:
     jobs: dict[str, tuple[str, ...]] = {
         "version": ("version",),
+        "version_json": ("-o", "json", "version"),
+        "config_test_json": ("-o", "json", "config", "test", "-c", str(live.config)),
         "health_json": ("health", "-o", "json"),
         "health_table": ("health",),
         "metrics_json": ("metrics", "-o", "json"),
@@ -357,7 +359,11 @@ def test_version_health_metrics_watch_stats_and_history(live: Live) -> None:
     assert [e["action"] for e in history["entries"]] == ["rule_added"]
     check_table(done["history_table"], "cli-audited", "rule_added")
 
-    assert done["config_test"].returncode == 0, done["config_test"].stderr
+    # local commands print the same plain line in both output modes
+    assert done["version_json"].stdout == version
+    assert done["config_test"].returncode == 0, done["config_test"].stderr  # the path: any width
+    assert done["config_test"].stdout == f"configuration OK: {live.config}\n"
+    assert done["config_test_json"].stdout == done["config_test"].stdout
     bad = live.config.with_name("bad.yaml")
     bad.write_text(live.config.read_text().replace("mode: block", "mode: explode", 1))
     rejected = live.run("config", "test", "-c", str(bad))
