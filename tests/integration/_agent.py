@@ -50,6 +50,7 @@ class AgentProcess:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._log.close()
                 raise AssertionError(f"agent exited: {self.log_path.read_text()[-2000:]}")
             try:
                 if self.get("/readyz")[0] == 200:
@@ -57,6 +58,7 @@ class AgentProcess:
             except OSError:
                 pass
             time.sleep(0.1)
+        self.stop()  # never leave an agent running (and its programs attached) behind a failed test
         raise AssertionError(f"agent not ready: {self.log_path.read_text()[-2000:]}")
 
     def __exit__(self, *exc: object) -> None:
