@@ -5,6 +5,7 @@ errors under ``config test --strict``. Only sections and rule lists with a known
 walked; opaque upstream sections are left alone.
 """
 
+import functools
 import os
 import stat
 from collections.abc import Callable, Mapping
@@ -58,6 +59,14 @@ RATELIMIT_RULE_KEYS = frozenset(
 _LIST_ITEM_KEYS = {("firewall", "rules"): FIREWALL_RULE_KEYS, ("ratelimit", "rules"): RATELIMIT_RULE_KEYS}
 
 
+@functools.cache
+def _config_type_info() -> msgspec.inspect.StructType:
+    """The models' type tree (msgspec.inspect is slow: about half of a small config's load)."""
+    root = msgspec.inspect.type_info(Config)
+    assert isinstance(root, msgspec.inspect.StructType)
+    return root
+
+
 def unknown_nested_keys(
     data: Mapping[str, Any], locate: Callable[[list[str | int]], tuple[int | None, int | None]]
 ) -> list[ConfigIssue]:
@@ -92,8 +101,7 @@ def unknown_nested_keys(
                 else:
                     walk(item, type_info.item_type, [*path, i])
 
-    root = msgspec.inspect.type_info(Config)
-    assert isinstance(root, msgspec.inspect.StructType)
+    root = _config_type_info()
     for field in root.fields:
         if field.encode_name in data and isinstance(field.type, msgspec.inspect.StructType):
             walk(data[field.encode_name], field.type, [field.encode_name])
