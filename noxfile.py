@@ -37,7 +37,9 @@ def imports(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
-    session.run(PY, "-m", "pytest", *session.posargs, external=True)
+    """Two pytest workers, a test file each at a time (module fixtures share one agent): most of
+    the integration time is spent waiting for agents and packets, not on the CPU."""
+    session.run(PY, "-m", "pytest", "-n", "2", "--dist", "loadfile", *session.posargs, external=True)
 
 
 @nox.session(python=False)

@@ -2,8 +2,8 @@
 
 Each target runs in its own subprocess through ``tests/fuzz/run.py`` (atheris when installed,
 else the seeded mutation fuzzer), with a fixed seed and an exact run count so a run is
-reproducible: ``smoke_runs`` executions (100,000; fewer only for the YAML loader, whose
-pure-Python parser runs ~300 inputs/s), inputs up to ``smoke_max_len`` bytes, one CPU each,
+reproducible: ``smoke_runs`` executions (100,000 for every target), inputs up to
+``smoke_max_len`` bytes, one CPU each,
 as many at once as there are CPUs. A finding (an exception a harness does not allow, a broken
 invariant, an input running 20 s) fails the target's test with the saved input's path and the
 traceback; fixing it is the parser's owner's job, and the input then goes into
