@@ -5,6 +5,7 @@ flowing, the oldest are evicted (reported once), detection and the API carry on.
     [agent] XDP on host_if  <== veth ==>  peer_if  (raw SYN burst: thousands of denied packets)
 """
 
+import urllib.request
 from pathlib import Path
 
 from _agent import AgentProcess, agent_yaml, free_port, wait_until
@@ -55,9 +56,20 @@ def test_alerts_keep_flowing_when_the_store_is_full(tmp_path: Path) -> None:
             assert 0 < totals[-1] < sent  # bounded by the map, oldest evicted
             # Detection and storage still work after eviction: a new alert is stored and newest.
             newest_before = agent.get("/api/v1/alerts?limit=1")[1]["alerts"][0]["timestamp_ns"]
-            assert lab.ping_from_peer(lab.host_ip, count=1) == 0
-            assert wait_until(
-                lambda: agent.get("/api/v1/alerts?limit=1")[1]["alerts"][0]["timestamp_ns"] > newest_before,
-                timeout=10,
-            )
+
+            # A write that still finds no room after its eviction retries is dropped and counted
+            # (lmdb_env); under load that can hit one alert, so a few pings are allowed.
+            def newer_stored() -> bool:
+                newest = agent.get("/api/v1/alerts?limit=1")[1]["alerts"][0]
+                return bool(newest["timestamp_ns"] > newest_before)
+
+            stored = False
+            for _ in range(5):
+                assert lab.ping_from_peer(lab.host_ip, count=1) == 0
+                if wait_until(newer_stored, timeout=4):
+                    stored = True
+                    break
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+                storage = [line for line in resp.read().decode().splitlines() if "alert_store" in line]
+            assert stored, "no new alert stored after eviction:\n" + "\n".join(storage)
             assert agent.get("/readyz")[0] == 200
