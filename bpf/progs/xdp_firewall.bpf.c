@@ -51,13 +51,16 @@ struct {
 	__type(value, __u16);
 } fw_sport_class SEC(".maps"), fw_dport_class SEC(".maps");
 
-/* (generation, ifindex) -> rules in scope there; ifindex 0 = interfaces not listed. */
+/* (generation, ifindex) -> slot in fw_iface_bits; an interface not listed uses slot 0. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * (SENTINEL_FW_MAX_IFACES + 1));
+	__uint(max_entries, 2 * SENTINEL_FW_MAX_IFACES);
 	__type(key, struct sentinel_fw_iface_key);
-	__type(value, struct sentinel_fw_bitmap);
+	__type(value, __u32);
 } fw_iface SEC(".maps");
+
+/* generation * (SENTINEL_FW_MAX_IFACES + 1) + slot -> the rules in scope on those interfaces. */
+BITMAP_ARRAY(fw_iface_bits, 2 * (SENTINEL_FW_MAX_IFACES + 1));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -184,8 +187,10 @@ static __always_inline __u32 ctz64(__u64 x)
 	return debruijn_ctz[((x & -x) * 0x03f79d71b4cb0a89ULL) >> 58];
 }
 
-/* Lowest set bit of the AND of the field bitmaps = highest-priority matching rule. */
-static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet *p, __u32 gen)
+/* Lowest set bit of the AND of the field bitmaps = highest-priority matching rule. Only words
+ * some field anchors (struct sentinel_fw_bitmap) are visited. */
+static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet *p, __u32 gen,
+				      struct sentinel_fw_config *cfg)
 {
 	struct sentinel_fw_bitmap *src, *dst, *proto, *vlan, *sport, *dport, *iface;
 	__u32 key;
@@ -220,17 +225,23 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 	dclass += gen * SENTINEL_FW_MAX_PORT_CLASSES;
 	sport = bpf_map_lookup_elem(&fw_sport_bits, &sclass);
 	dport = bpf_map_lookup_elem(&fw_dport_bits, &dclass);
-	struct sentinel_fw_iface_key ik = {.gen = gen, .ifindex = ctx->ingress_ifindex};
-	iface = bpf_map_lookup_elem(&fw_iface, &ik);
-	if (!iface) {
-		ik.ifindex = 0;
-		iface = bpf_map_lookup_elem(&fw_iface, &ik);
+	/* Without interface-scoped rules every interface uses slot 0: no hash lookup. */
+	key = 0;
+	/* read here, not before parsing: a flag live across the parser doubles the verifier's work */
+	if (!cfg || cfg->iface_scoped) {
+		struct sentinel_fw_iface_key ik = {.gen = gen, .ifindex = ctx->ingress_ifindex};
+		__u32 *slot = bpf_map_lookup_elem(&fw_iface, &ik);
+		key = slot ? *slot : 0;
 	}
+	key += gen * (SENTINEL_FW_MAX_IFACES + 1);
+	iface = bpf_map_lookup_elem(&fw_iface_bits, &key);
 	if (!src || !dst || !proto || !vlan || !sport || !dport || !iface)
 		return SENTINEL_NO_RULE;
 
 	__u64 summary = src->summary & dst->summary & proto->summary & vlan->summary &
 			sport->summary & dport->summary & iface->summary;
+	summary &= src->anchor | dst->anchor | proto->anchor | vlan->anchor | sport->anchor | dport->anchor |
+		   iface->anchor;
 	for (int i = 0; i < SENTINEL_FW_WORDS && summary; i++) {
 		__u32 w = ctz64(summary);
 		summary &= summary - 1;
@@ -309,7 +320,7 @@ int xdp_firewall(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
-	__u32 rule = classify(ctx, &p, gen);
+	__u32 rule = classify(ctx, &p, gen, cfg);
 	__u8 action;
 	if (rule == SENTINEL_NO_RULE) {
 		if (default_drop) {

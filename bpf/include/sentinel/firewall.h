@@ -15,12 +15,18 @@ enum {
 };
 
 /* Bit i of words[] = rule i (priority order) is allowed by this field value.
- * Bit w of summary = words[w] is non-zero, so the AND usually touches one word. */
+ * Bit w of summary = words[w] is non-zero.
+ * Bit w of anchor = words[w] holds a rule *anchored* at this field: every rule is anchored at
+ * one field it really constrains (its most selective one), so a matching rule always sets its
+ * word's anchor bit in at least one of the packet's bitmaps. The kernel only visits words in
+ * (OR of the anchors) & (AND of the summaries): wildcard fields no longer make every word a
+ * candidate (docs/kernel.md). */
 struct sentinel_fw_bitmap {
 	__u64 summary;
+	__u64 anchor;
 	__u64 words[SENTINEL_FW_WORDS];
 };
-_Static_assert(sizeof(struct sentinel_fw_bitmap) == 520, "bitmap size");
+_Static_assert(sizeof(struct sentinel_fw_bitmap) == 528, "bitmap size");
 
 struct sentinel_lpm_v4_key {
 	__u32 prefixlen;
@@ -74,7 +80,8 @@ _Static_assert(sizeof(struct sentinel_fw_rule) == 4, "rule size");
 
 struct sentinel_fw_config {
 	__u8 default_policy; /* 0 pass, 1 drop */
-	__u8 _pad[3];
+	__u8 iface_scoped;   /* 1: some rule has an interface scope (else fw_iface is not read) */
+	__u8 _pad[2];
 	__u32 rule_count;
 };
 _Static_assert(sizeof(struct sentinel_fw_config) == 8, "config size");

@@ -9,7 +9,13 @@ rules; its lowest bit is the first match. Per field:
   class -> bitmap; class 0 = packets without ports (ICMP, non-first fragments);
 - protocol (256 entries), VLAN id (4,096 entries, 0 = untagged), ingress interface (ifindex,
   0 = any other interface).
-Disabled rules keep their index but have no bit anywhere. See docs/kernel.md.
+Disabled rules keep their index but have no bit anywhere.
+
+Every rule is also *anchored* at one field it constrains, its most selective (``anchor_field``);
+each bitmap carries an anchor word marking the 64-rule words that hold a rule anchored at that
+field and allowed by the value. A matching rule is allowed by every field, so its word is marked
+in the bitmap of its anchor field: the kernel visits only words marked by some field, and rules
+without an address or port condition stop making every word a candidate. See docs/kernel.md.
 """
 
 from __future__ import annotations
@@ -29,18 +35,63 @@ WORDS = 64
 _ACTION_CODE = {Verdict.PASS: 0, Verdict.DROP: 1, Verdict.LOG: 2}
 
 
-def encode_bitmap(bits: int) -> bytes:
-    """``struct sentinel_fw_bitmap``: summary word, then 64 words (bit i = rule i).
+def _word_summary(bits: int) -> int:
+    """Bit w set for each non-zero 64-bit word of ``bits``."""
+    summary, w = 0, 0
+    while bits:
+        if bits & 0xFFFF_FFFF_FFFF_FFFF:
+            summary |= 1 << w
+        bits >>= 64
+        w += 1
+    return summary
+
+
+def encode_bitmap(bits: int, anchored: int = 0) -> bytes:
+    """``struct sentinel_fw_bitmap``: summary word, anchor word, then 64 words (bit i = rule i).
 
     The 64 little-endian words are the integer's own little-endian bytes; the summary has bit w
-    set for each non-zero word.
+    set for each non-zero word, the anchor for each word of ``anchored`` (the subset of ``bits``
+    anchored at this field) that is non-zero.
     """
-    raw = bits.to_bytes(8 * WORDS, "little")
-    summary = 0
-    for w, word in enumerate(memoryview(raw).cast("Q")):
-        if word:
-            summary |= 1 << w
-    return summary.to_bytes(8, "little") + raw
+    if anchored & ~bits:
+        raise ValueError("anchored rules must be a subset of the allowed rules")
+    return (
+        _word_summary(bits).to_bytes(8, "little")
+        + _word_summary(anchored).to_bytes(8, "little")
+        + (bits.to_bytes(8 * WORDS, "little"))
+    )
+
+
+ANCHOR_FIELDS = ("src", "dst", "dport", "sport", "vlan", "proto", "iface")
+
+
+def _selectivity(rule: FirewallRule) -> dict[str, float]:
+    """Bits of selectivity of each field ``rule`` constrains (more = fewer packets allowed)."""
+    out: dict[str, float] = {}
+    for name, net in (("src", rule.src_ip), ("dst", rule.dst_ip)):
+        if net is not None:
+            # An IPv6 /64 is as narrow in practice as an IPv4 /32.
+            out[name] = net.prefixlen if net.version == 4 else net.prefixlen / 2
+    for name, ports in (("dport", rule.dst_port), ("sport", rule.src_port)):
+        if ports is not None:
+            out[name] = 16 - (ports.end - ports.start + 1).bit_length() + 1
+    if rule.vlan_id is not None:
+        out["vlan"] = 12
+    if rule.protocol != Protocol.ANY:
+        # Nearly all traffic is TCP or UDP: naming one of them narrows little.
+        out["proto"] = 1 if rule.protocol in (Protocol.TCP, Protocol.UDP) else 4
+    if rule.scope.kind != "global":
+        out["iface"] = 1
+    return out
+
+
+def anchor_field(rule: FirewallRule) -> str:
+    """The field ``rule`` is anchored at: its most selective condition (ties: ANCHOR_FIELDS order);
+    a rule without conditions is anchored at the protocol, whose every entry allows it."""
+    scores = _selectivity(rule)
+    if not scores:
+        return "proto"
+    return max(ANCHOR_FIELDS, key=lambda f: (scores.get(f, -1.0), -ANCHOR_FIELDS.index(f)))
 
 
 def lpm_key(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bytes:
@@ -70,6 +121,8 @@ class CompiledFirewall:
     dport_bits: list[int]
     iface: dict[int, int]  # ifindex -> bitmap; 0 = any other interface
     default_drop: bool
+    anchors: dict[str, int]  # field (ANCHOR_FIELDS) -> the rules anchored there
+    iface_scoped: bool  # some enabled rule has an interface scope
 
 
 def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict[Any, int]:
@@ -140,6 +193,10 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
     for name, index in interfaces.items():
         iface[index] = sum(1 << i for i, r in enabled if r.scope.applies_to(name))
 
+    anchors = dict.fromkeys(ANCHOR_FIELDS, 0)
+    for i, rule in enabled:
+        anchors[anchor_field(rule)] |= 1 << i
+
     sport_class, sport_bits = _port_classes(enabled, "src_port")
     dport_class, dport_bits = _port_classes(enabled, "dst_port")
     return CompiledFirewall(
@@ -156,6 +213,8 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
         dport_bits=dport_bits,
         iface=iface,
         default_drop=policy.default_policy.value == "drop",
+        anchors=anchors,
+        iface_scoped=any(r.scope.kind != "global" for _, r in enabled),
     )
 
 

@@ -33,6 +33,7 @@ from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
 from sentinel_ports.firewall_map import FirewallMap
 
 PROGRAM = "xdp_firewall"
+MAX_IFACES = 64  # SENTINEL_FW_MAX_IFACES
 GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microseconds)
 _U32 = struct.Struct("<I")
 _PORT_CLASSES = 8194
@@ -44,6 +45,7 @@ _SIZES = {
     "fw_sport_bits": _PORT_CLASSES,
     "fw_dport_bits": _PORT_CLASSES,
     "fw_rules": MAX_RULES,
+    "fw_iface_bits": MAX_IFACES + 1,
 }
 
 
@@ -156,11 +158,19 @@ class BpfFirewallMap(FirewallMap):
 
     def _write(self, c: CompiledFirewall, rule_count: int, gen: int) -> None:
         m = self._obj.map
-        encoded: dict[int, bytes] = {}
+        encoded: dict[tuple[int, int], bytes] = {}
 
-        def blob(bitmaps: list[int]) -> bytes:
+        def blob(bitmaps: list[int], field: str) -> bytes:
             # Most entries share a handful of distinct bitmaps: encode each once.
-            return b"".join(encoded.get(b) or encoded.setdefault(b, encode_bitmap(b)) for b in bitmaps)
+            anchored = c.anchors[field]
+            out = []
+            for bits in bitmaps:
+                key = (bits, bits & anchored)
+                value = encoded.get(key)
+                if value is None:
+                    value = encoded[key] = encode_bitmap(*key)
+                out.append(value)
+            return b"".join(out)
 
         def array(name: str, values: bytes) -> None:
             target = m(name)
@@ -171,27 +181,33 @@ class BpfFirewallMap(FirewallMap):
 
         actions = b"".join(struct.pack("<B3x", a) for a in c.rule_actions)
         array("fw_rules", actions + bytes(4 * MAX_RULES - len(actions)))
-        array("fw_proto", blob(c.proto))
-        array("fw_vlan", blob(c.vlan))
+        array("fw_proto", blob(c.proto, "proto"))
+        array("fw_vlan", blob(c.vlan, "vlan"))
         for name, classes, bits in (
             ("sport", c.sport_class, c.sport_bits),
             ("dport", c.dport_class, c.dport_bits),
         ):
-            array(f"fw_{name}_bits", blob(bits))
+            array(f"fw_{name}_bits", blob(bits, name))
             array(f"fw_{name}_class", classes.tobytes())
-        for name, table in (
-            ("fw_src_v4", c.src_v4),
-            ("fw_dst_v4", c.dst_v4),
-            ("fw_src_v6", c.src_v6),
-            ("fw_dst_v6", c.dst_v6),
+        for name, field, table in (
+            ("fw_src_v4", "src", c.src_v4),
+            ("fw_dst_v4", "dst", c.dst_v4),
+            ("fw_src_v6", "src", c.src_v6),
+            ("fw_dst_v6", "dst", c.dst_v6),
         ):
-            wanted = {fw_lpm_key(net, gen): blob([bits]) for net, bits in table.items()}
+            wanted = {fw_lpm_key(net, gen): blob([bits], field) for net, bits in table.items()}
             for key, value in wanted.items():
                 m(name).update(key, value)
             for stale in self._lpm_keys.get((name, gen), set()) - wanted.keys():
                 m(name).delete(stale)
             self._lpm_keys[(name, gen)] = set(wanted)
-        iface_keys = {struct.pack("<II", gen, index): blob([bits]) for index, bits in c.iface.items()}
+        # Slot 0: interfaces not listed; each listed interface gets its own slot.
+        listed = sorted(index for index in c.iface if index)
+        if len(listed) > MAX_IFACES:
+            raise ValueError(f"{len(listed)} interfaces exceed the kernel's {MAX_IFACES}")
+        bitmaps = [c.iface[0]] + [c.iface[index] for index in listed]
+        array("fw_iface_bits", blob(bitmaps + [0] * (MAX_IFACES + 1 - len(bitmaps)), "iface"))
+        iface_keys = {struct.pack("<II", gen, index): _U32.pack(slot) for slot, index in enumerate(listed, 1)}
         for key, value in iface_keys.items():
             m("fw_iface").update(key, value)
         for stale in self._iface_keys[gen] - iface_keys.keys():
@@ -199,7 +215,9 @@ class BpfFirewallMap(FirewallMap):
         self._iface_keys[gen] = set(iface_keys)
         hits = m("fw_rule_hits")
         hits.update_array(bytes(hits.stored_value_size * MAX_RULES), start=gen * MAX_RULES)
-        m("fw_config").update(_U32.pack(gen), struct.pack("<B3xI", int(c.default_drop), rule_count))
+        m("fw_config").update(
+            _U32.pack(gen), struct.pack("<BB2xI", c.default_drop, c.iface_scoped, rule_count)
+        )
 
     def decide(self, packet: PacketHeader) -> Decision:
         """Run ``packet`` through the real program (BPF_PROG_TEST_RUN) and read its metadata.
