@@ -6,6 +6,7 @@ to 8 bytes. No kernel here: the edge cases the kernel rarely produces (BUSY in t
 batch, discarded records, another record size in a packet ring) are built by hand.
 """
 
+import ipaddress
 import struct
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sentinel_adapters.ebpf import codec
+from sentinel_adapters.ebpf.event_source import PacketHeaders, packet_of
 from sentinel_adapters.ebpf.ringbuf import FixedBatch, record_stride, walk_fixed, walk_records
 
 BUSY, DISCARD = 1 << 31, 1 << 30
@@ -212,3 +214,27 @@ def test_any_region_reads_the_same_on_both_paths(kinds: list[tuple[str, int]], m
 def test_arbitrary_bytes_never_raise_and_agree(region: bytes, max_records: int) -> None:
     batch = assert_same_as_general(region, max_records)
     assert batch.consumed <= len(region)
+
+
+def test_memoized_packet_headers_equal_the_plain_conversion() -> None:
+    """The event sources' ``PacketHeaders`` memo gives what ``packet_of`` gives, row after row,
+    also across the memo being emptied when full (limit 3 here)."""
+    rows = []
+    for n in range(40):
+        ipv6 = n % 2
+        protocol = (6, 17, 1, 58)[n % 4]
+        rows.append(
+            codec.PACKET_EVENT.unpack(
+                codec.PACKET_EVENT.pack(
+                    n, 0xC6120000 + n % 5, 0, 0, n % 3, 0x20010DB8, 0, 0, 1, 1000 + n % 2, 53, protocol, 0,
+                    n % 3, ipv6, n, n % 4, 0,
+                )
+            )
+        )  # fmt: skip
+    memo = PacketHeaders(limit=3)
+    for row in rows + rows:
+        assert memo(row) == packet_of(codec.packet_event_of(row))
+    header = memo(rows[0])
+    assert memo(rows[0]) is header  # a repeated header is the same (immutable) object
+    assert header.src == ipaddress.ip_address("198.18.0.0") and header.src_port == 1000
+    assert memo(rows[3]).is_ipv6 and memo(rows[2]).src_port is None  # ICMP: no ports

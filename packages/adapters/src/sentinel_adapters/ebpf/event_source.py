@@ -1,4 +1,10 @@
-"""Kernel rings → domain events: one source per ring, batch-decoded, malformed records counted."""
+"""Kernel rings → domain events: one source per ring, batch-decoded, malformed records counted.
+
+The packet-event rings hold one record size, so they are read with the ring's fast path
+(``RingBufferReader.read_fixed`` + ``codec.decode_packet_batch``), and the domain conversion
+reuses the ``PacketHeader`` of a recent identical header (a bounded memo per source): a flood of
+events is mostly a few flows.
+"""
 
 import time
 from abc import abstractmethod
@@ -8,7 +14,7 @@ from typing import TypeVar
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.loader import BpfObject
 from sentinel_adapters.ebpf.ringbuf import RingBufferReader
-from sentinel_domain.common import PacketHeader, address_from_words
+from sentinel_domain.common import IpAddress, PacketHeader, address_from_words
 from sentinel_domain.firewall import FirewallEvent, Verdict
 from sentinel_domain.ratelimit import RateLimitEvent
 from sentinel_domain.threatintel import ThreatIntelEvent
@@ -16,6 +22,10 @@ from sentinel_ports.event_source import EventSource
 
 EventT = TypeVar("EventT")
 _VERDICTS = {codec.ACTION_DROP: Verdict.DROP, codec.ACTION_LOG: Verdict.LOG, codec.ACTION_PASS: Verdict.PASS}
+_PORTED = (6, 17)  # TCP, UDP: the only protocols whose event ports are real
+_MEMO_LIMIT = 4096  # entries per memo; a full memo is emptied and refilled
+_TS, _ACTION, _FLAGS, _RULE_ID = codec.ROW_TIMESTAMP, codec.ROW_ACTION, codec.ROW_FLAGS, codec.ROW_RULE_ID
+_ADDRESSES_END, _VLAN_ID = codec.ROW_SRC_PORT, codec.ROW_VLAN_ID
 
 
 def boot_to_epoch_offset_ns() -> int:
@@ -24,7 +34,7 @@ def boot_to_epoch_offset_ns() -> int:
 
 
 def packet_of(e: codec.PacketEvent) -> PacketHeader:
-    has_ports = e.protocol in (6, 17)
+    has_ports = e.protocol in _PORTED
     return PacketHeader(
         src=address_from_words(e.src_addr, e.is_ipv6),
         dst=address_from_words(e.dst_addr, e.is_ipv6),
@@ -35,6 +45,47 @@ def packet_of(e: codec.PacketEvent) -> PacketHeader:
     )
 
 
+class PacketHeaders:
+    """``PacketHeader`` of a decoded row (``codec.PacketRow``), memoized: a header seen recently is
+    returned again (they are immutable), and so are addresses. Bounded: a full memo is emptied."""
+
+    def __init__(self, limit: int = _MEMO_LIMIT) -> None:
+        self._limit = limit
+        self._headers: dict[tuple[tuple[int, ...], int, int], PacketHeader] = {}
+        self._addresses: dict[tuple[tuple[int, ...], bool], IpAddress] = {}
+
+    def __call__(self, row: codec.PacketRow) -> PacketHeader:
+        key = (row[1:_ADDRESSES_END], row[_FLAGS] & codec.FLAG_IPV6, row[_VLAN_ID])
+        header = self._headers.get(key)
+        if header is None:
+            if len(self._headers) >= self._limit:
+                self._headers.clear()
+            header = self._headers[key] = self._build(row)
+        return header
+
+    def _address(self, words: tuple[int, ...], ipv6: bool) -> IpAddress:
+        key = (words, ipv6)
+        address = self._addresses.get(key)
+        if address is None:
+            if len(self._addresses) >= self._limit:
+                self._addresses.clear()
+            address = self._addresses[key] = address_from_words(words, ipv6)  # type: ignore[arg-type]
+        return address
+
+    def _build(self, row: codec.PacketRow) -> PacketHeader:
+        ipv6 = bool(row[_FLAGS] & codec.FLAG_IPV6)
+        protocol = row[codec.ROW_PROTOCOL]
+        ported = protocol in _PORTED
+        return PacketHeader(
+            src=self._address(row[1:5], ipv6),
+            dst=self._address(row[5:9], ipv6),
+            protocol=protocol,
+            src_port=row[codec.ROW_SRC_PORT] if ported else None,
+            dst_port=row[codec.ROW_DST_PORT] if ported else None,
+            vlan_id=row[_VLAN_ID],
+        )
+
+
 class PacketEventRingSource(EventSource[EventT]):
     """Reads ``PacketEvent`` records of one program's ring and converts them with :meth:`convert`."""
 
@@ -43,17 +94,19 @@ class PacketEventRingSource(EventSource[EventT]):
         self._reader = RingBufferReader(ring_map.fd, ring_map.max_entries)
         self._stats = codec.DecodeStats()
         self._offset = boot_to_epoch_offset_ns()
+        self._packet = PacketHeaders()
         self._closed = False
 
     def read(self, timeout: float) -> list[EventT]:
         if self._closed or not self._reader.wait(timeout):
             return []
-        records = self._reader.read_batch()
-        return [self.convert(e) for e in codec.decode_packet_events(records, self._stats)]
+        batch = self._reader.read_fixed(codec.PACKET_EVENT.size)
+        convert = self.convert
+        return [convert(row) for row in codec.decode_packet_batch(batch, self._stats)]
 
     @abstractmethod
-    def convert(self, event: codec.PacketEvent) -> EventT:
-        """The domain event for one decoded record."""
+    def convert(self, row: codec.PacketRow) -> EventT:
+        """The domain event for one decoded record (``codec.ROW_*`` index its fields)."""
 
     def epoch_ns(self, boot_ns: int) -> int:
         return boot_ns + self._offset
@@ -82,15 +135,15 @@ class BpfFirewallEventSource(PacketEventRingSource[FirewallEvent]):
         super().__init__(obj, ring)
         self._rule_id_at = rule_id_at
 
-    def convert(self, event: codec.PacketEvent) -> FirewallEvent:
-        generation = 1 if event.flags & codec.FLAG_GEN1 else 0
-        rule_id = None if event.rule_id == codec.NO_RULE else self._rule_id_at(generation, event.rule_id)
+    def convert(self, row: codec.PacketRow) -> FirewallEvent:
+        flags, index = row[_FLAGS], row[_RULE_ID]
+        generation = 1 if flags & codec.FLAG_GEN1 else 0
         return FirewallEvent(
-            timestamp_ns=self.epoch_ns(event.timestamp_ns),
-            packet=packet_of(event),
-            verdict=_VERDICTS.get(event.action, Verdict.PASS),
-            rule_id=rule_id,
-            blocklisted=bool(event.flags & codec.FLAG_BLOCKLIST),
+            timestamp_ns=row[_TS] + self._offset,
+            packet=self._packet(row),
+            verdict=_VERDICTS.get(row[_ACTION], Verdict.PASS),
+            rule_id=None if index == codec.NO_RULE else self._rule_id_at(generation, index),
+            blocklisted=bool(flags & codec.FLAG_BLOCKLIST),
         )
 
 
@@ -98,12 +151,12 @@ class BpfRateLimitEventSource(PacketEventRingSource[RateLimitEvent]):
     def __init__(self, obj: BpfObject, ring: str = "rl_events") -> None:
         super().__init__(obj, ring)
 
-    def convert(self, event: codec.PacketEvent) -> RateLimitEvent:
+    def convert(self, row: codec.PacketRow) -> RateLimitEvent:
         return RateLimitEvent(
-            timestamp_ns=self.epoch_ns(event.timestamp_ns),
-            packet=packet_of(event),
-            policy_index=event.rule_id,
-            dropped=event.action == codec.ACTION_DROP,
+            timestamp_ns=row[_TS] + self._offset,
+            packet=self._packet(row),
+            policy_index=row[_RULE_ID],
+            dropped=row[_ACTION] == codec.ACTION_DROP,
         )
 
 
@@ -113,13 +166,12 @@ class BpfThreatIntelEventSource(PacketEventRingSource[ThreatIntelEvent]):
     def __init__(self, obj: BpfObject, ring: str = "ti_events") -> None:
         super().__init__(obj, ring)
 
-    def convert(self, event: codec.PacketEvent) -> ThreatIntelEvent:
-        packet = packet_of(event)
-        by_dst = bool(event.flags & codec.FLAG_TI_BY_DST)
+    def convert(self, row: codec.PacketRow) -> ThreatIntelEvent:
+        packet = self._packet(row)
         return ThreatIntelEvent(
-            timestamp_ns=self.epoch_ns(event.timestamp_ns),
+            timestamp_ns=row[_TS] + self._offset,
             packet=packet,
-            matched=packet.dst if by_dst else packet.src,
-            feed_index=event.rule_id,
-            dropped=event.action == codec.ACTION_DROP,
+            matched=packet.dst if row[_FLAGS] & codec.FLAG_TI_BY_DST else packet.src,
+            feed_index=row[_RULE_ID],
+            dropped=row[_ACTION] == codec.ACTION_DROP,
         )
