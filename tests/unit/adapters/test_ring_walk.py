@@ -238,3 +238,25 @@ def test_memoized_packet_headers_equal_the_plain_conversion() -> None:
     assert memo(rows[0]) is header  # a repeated header is the same (immutable) object
     assert header.src == ipaddress.ip_address("198.18.0.0") and header.src_port == 1000
     assert memo(rows[3]).is_ipv6 and memo(rows[2]).src_port is None  # ICMP: no ports
+
+
+def test_memoized_headers_tell_apart_flows_between_the_same_two_addresses() -> None:
+    """A port scan: one source, one destination, many ports and protocols (the memo key once
+    held only the addresses, so every alert of a scan carried the first packet's ports)."""
+
+    def row(protocol: int, dst_port: int) -> codec.PacketRow:
+        fields = (7, 0xC6120001, 0, 0, 0, 0xC6120002, 0, 0, 0, 40000, dst_port, protocol, 0, 1, 0, 3, 0, 0)
+        return codec.PACKET_EVENT.unpack(codec.PACKET_EVENT.pack(*fields))
+
+    memo = PacketHeaders()
+    flows = [(6, port) for port in (22, 23, 80, 443)] + [(17, 53), (1, 0)]
+    headers = [memo(row(protocol, port)) for protocol, port in flows]
+    assert [(h.protocol, h.dst_port) for h in headers] == [
+        (6, 22),
+        (6, 23),
+        (6, 80),
+        (6, 443),
+        (17, 53),
+        (1, None),
+    ]
+    assert all(memo(row(p, port)) is h for (p, port), h in zip(flows, headers, strict=True))

@@ -25,7 +25,10 @@ _VERDICTS = {codec.ACTION_DROP: Verdict.DROP, codec.ACTION_LOG: Verdict.LOG, cod
 _PORTED = (6, 17)  # TCP, UDP: the only protocols whose event ports are real
 _MEMO_LIMIT = 4096  # entries per memo; a full memo is emptied and refilled
 _TS, _ACTION, _FLAGS, _RULE_ID = codec.ROW_TIMESTAMP, codec.ROW_ACTION, codec.ROW_FLAGS, codec.ROW_RULE_ID
-_ADDRESSES_END, _VLAN_ID = codec.ROW_SRC_PORT, codec.ROW_VLAN_ID
+_HEADER_END, _VLAN_ID = (
+    codec.ROW_EVENT_TYPE,
+    codec.ROW_VLAN_ID,
+)  # row[1:_HEADER_END]: addresses, ports, protocol
 
 
 def boot_to_epoch_offset_ns() -> int:
@@ -55,7 +58,7 @@ class PacketHeaders:
         self._addresses: dict[tuple[tuple[int, ...], bool], IpAddress] = {}
 
     def __call__(self, row: codec.PacketRow) -> PacketHeader:
-        key = (row[1:_ADDRESSES_END], row[_FLAGS] & codec.FLAG_IPV6, row[_VLAN_ID])
+        key = (row[1:_HEADER_END], row[_FLAGS] & codec.FLAG_IPV6, row[_VLAN_ID])
         header = self._headers.get(key)
         if header is None:
             if len(self._headers) >= self._limit:
