@@ -37,19 +37,27 @@ BITMAP_LPM(fw_dst_v6, struct sentinel_fw_lpm_v6_key);
 		__type(value, struct sentinel_fw_bitmap);           \
 	} name SEC(".maps")
 
-/* Arrays hold both generations: entry = generation * size + index. */
-BITMAP_ARRAY(fw_proto, 2 * 256);
-BITMAP_ARRAY(fw_vlan, 2 * 4096);
+/* Arrays hold both generations: entry = generation * size + index. Protocol, VLAN id and port
+ * map to a class, a class to its bitmap: values with the same rules share one bitmap, so a rule
+ * change rewrites a few bitmaps, not one per value. */
+BITMAP_ARRAY(fw_proto_bits, 2 * SENTINEL_FW_MAX_PROTO_CLASSES);
+BITMAP_ARRAY(fw_vlan_bits, 2 * SENTINEL_FW_MAX_VLAN_CLASSES);
 BITMAP_ARRAY(fw_sport_bits, 2 * SENTINEL_FW_MAX_PORT_CLASSES);
 BITMAP_ARRAY(fw_dport_bits, 2 * SENTINEL_FW_MAX_PORT_CLASSES);
 
+#define CLASS_ARRAY(name, entries)                                  \
+	struct {                                                    \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                   \
+		__uint(max_entries, entries);                       \
+		__type(key, __u32);                                 \
+		__type(value, __u16);                               \
+	} name SEC(".maps")
+
+CLASS_ARRAY(fw_proto_class, 2 * 256);
+CLASS_ARRAY(fw_vlan_class, 2 * 4096);
 /* port -> class; class 0 is "packet has no ports". */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * 65536);
-	__type(key, __u32);
-	__type(value, __u16);
-} fw_sport_class SEC(".maps"), fw_dport_class SEC(".maps");
+CLASS_ARRAY(fw_sport_class, 2 * 65536);
+CLASS_ARRAY(fw_dport_class, 2 * 65536);
 
 /* (generation, ifindex) -> slot in fw_iface_bits; an interface not listed uses slot 0. */
 struct {
@@ -209,13 +217,17 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 		dst = bpf_map_lookup_elem(&fw_dst_v4, &k);
 	}
 	key = gen * 256 + p->protocol;
-	proto = bpf_map_lookup_elem(&fw_proto, &key);
+	__u16 *c = bpf_map_lookup_elem(&fw_proto_class, &key);
+	key = gen * SENTINEL_FW_MAX_PROTO_CLASSES + (c ? *c : 0);
+	proto = bpf_map_lookup_elem(&fw_proto_bits, &key);
 	key = gen * 4096 + (p->vlan_id & 0x0FFF);
-	vlan = bpf_map_lookup_elem(&fw_vlan, &key);
+	c = bpf_map_lookup_elem(&fw_vlan_class, &key);
+	key = gen * SENTINEL_FW_MAX_VLAN_CLASSES + (c ? *c : 0);
+	vlan = bpf_map_lookup_elem(&fw_vlan_bits, &key);
 	__u32 sclass = 0, dclass = 0;
 	if (p->has_ports) {
 		key = gen * 65536 + p->src_port;
-		__u16 *c = bpf_map_lookup_elem(&fw_sport_class, &key);
+		c = bpf_map_lookup_elem(&fw_sport_class, &key);
 		sclass = c ? *c : 0;
 		key = gen * 65536 + p->dst_port;
 		c = bpf_map_lookup_elem(&fw_dport_class, &key);

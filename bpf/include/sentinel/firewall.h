@@ -10,6 +10,8 @@ enum {
 	SENTINEL_FW_MAX_RULES = 4096,
 	SENTINEL_FW_WORDS = 64,           /* SENTINEL_FW_MAX_RULES / 64 */
 	SENTINEL_FW_MAX_PORT_CLASSES = 8194, /* 2 * rules + 1 intervals, + class 0 "no ports" */
+	SENTINEL_FW_MAX_PROTO_CLASSES = 256, /* distinct bitmaps over the 256 protocols */
+	SENTINEL_FW_MAX_VLAN_CLASSES = 4096, /* distinct bitmaps over the 4,096 VLAN ids */
 	SENTINEL_FW_MAX_PREFIXES = 8192,
 	SENTINEL_FW_MAX_IFACES = 64,
 };

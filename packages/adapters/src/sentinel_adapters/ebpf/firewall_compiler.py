@@ -7,8 +7,9 @@ rules; its lowest bit is the first match. Per field:
   whose prefix contains it, plus rules with no address condition, so the longest match is right;
 - ports: the 65,536 ports are cut into intervals at every rule boundary; port -> class id,
   class -> bitmap; class 0 = packets without ports (ICMP, non-first fragments);
-- protocol (256 entries), VLAN id (4,096 entries, 0 = untagged), ingress interface (ifindex,
-  0 = any other interface).
+- protocol (256 values), VLAN id (4,096 values, 0 = untagged): value -> class id, class ->
+  bitmap, one class per distinct bitmap (a rule change rewrites a few bitmaps, not 4,096);
+- ingress interface (ifindex -> slot, slot -> bitmap; slot 0 = any other interface).
 Disabled rules keep their index but have no bit anywhere.
 
 Every rule is also *anchored* at one field it constrains, its most selective (``anchor_field``);
@@ -113,8 +114,10 @@ class CompiledFirewall:
     dst_v4: dict[ipaddress.IPv4Network, int]
     src_v6: dict[ipaddress.IPv6Network, int]
     dst_v6: dict[ipaddress.IPv6Network, int]
-    proto: list[int]
-    vlan: list[int]
+    proto_class: array[int]  # u16 per protocol
+    proto_bits: list[int]
+    vlan_class: array[int]  # u16 per VLAN id
+    vlan_bits: list[int]
     sport_class: array[int]  # u16 per port
     sport_bits: list[int]
     dport_class: array[int]
@@ -127,22 +130,37 @@ class CompiledFirewall:
 
 def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict[Any, int]:
     wildcard = 0
-    exact: dict[Any, int] = {}
+    exact: dict[tuple[int, int], int] = {}  # (network as int, prefix length) -> rules
+    networks: dict[tuple[int, int], Any] = {
+        (0, 0): ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+    }
     for i, rule in rules:
         net = getattr(rule, attr)
         if net is None:
             wildcard |= 1 << i
         elif net.version == version:
-            exact[net] = exact.get(net, 0) | (1 << i)
-    root = ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+            key = (int(net.network_address), net.prefixlen)
+            exact[key] = exact.get(key, 0) | (1 << i)
+            networks[key] = net
+    width = 32 if version == 4 else 128
+    # Every rule prefix containing a prefix is its network masked to one of the lengths in use.
+    masks = [(length, ((1 << length) - 1) << (width - length)) for length in sorted({n for _, n in exact})]
     out = {}
-    for prefix in {root, *exact}:
+    for (address, prefixlen), net in networks.items():
         bits = wildcard
-        # Every rule prefix containing this one is one of its supernets.
-        for length in range(prefix.prefixlen + 1):
-            bits |= exact.get(prefix.supernet(new_prefix=length), 0)
-        out[prefix] = bits
+        for length, mask in masks:
+            if length > prefixlen:
+                break
+            bits |= exact.get((address & mask, length), 0)
+        out[net] = bits
     return out
+
+
+def _classes(bitmaps: list[int]) -> tuple[array[int], list[int]]:
+    """Value -> class id and class -> bitmap, one class per distinct bitmap (first seen first)."""
+    ids: dict[int, int] = {}
+    classes = array("H", [ids.setdefault(bits, len(ids)) for bits in bitmaps])
+    return classes, list(ids)
 
 
 def _port_classes(rules: list[tuple[int, FirewallRule]], attr: str) -> tuple[array[int], list[int]]:
@@ -183,11 +201,17 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
     proto[Protocol.ICMP] |= icmp_rules
     proto[Protocol.ICMPV6] |= icmp_rules
 
-    vlan_wild = sum(1 << i for i, r in enabled if r.vlan_id is None)
-    vlan = [vlan_wild] * 4096
+    # Class 0: VLAN ids no rule names; one class per named id.
+    named: dict[int, int] = {}
     for i, rule in enabled:
         if rule.vlan_id is not None:
-            vlan[rule.vlan_id] |= 1 << i
+            named[rule.vlan_id] = named.get(rule.vlan_id, 0) | (1 << i)
+    vlan_wild = sum(1 << i for i, r in enabled if r.vlan_id is None)
+    vlan_class = array("H", bytes(2 * 4096))
+    vlan_bits = [vlan_wild]
+    for vlan_id, bits in sorted(named.items()):
+        vlan_class[vlan_id] = len(vlan_bits)
+        vlan_bits.append(vlan_wild | bits)
 
     iface = {0: sum(1 << i for i, r in enabled if r.scope.kind == "global")}
     for name, index in interfaces.items():
@@ -197,6 +221,7 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
     for i, rule in enabled:
         anchors[anchor_field(rule)] |= 1 << i
 
+    proto_class, proto_bits = _classes(proto)
     sport_class, sport_bits = _port_classes(enabled, "src_port")
     dport_class, dport_bits = _port_classes(enabled, "dst_port")
     return CompiledFirewall(
@@ -205,8 +230,10 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
         dst_v4=_prefix_bitmaps(enabled, "dst_ip", 4),
         src_v6=_prefix_bitmaps(enabled, "src_ip", 6),
         dst_v6=_prefix_bitmaps(enabled, "dst_ip", 6),
-        proto=proto,
-        vlan=vlan,
+        proto_class=proto_class,
+        proto_bits=proto_bits,
+        vlan_class=vlan_class,
+        vlan_bits=vlan_bits,
         sport_class=sport_class,
         sport_bits=sport_bits,
         dport_class=dport_class,

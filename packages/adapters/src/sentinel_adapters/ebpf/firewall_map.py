@@ -38,8 +38,10 @@ GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microsecon
 _U32 = struct.Struct("<I")
 _PORT_CLASSES = 8194
 _SIZES = {
-    "fw_proto": 256,
-    "fw_vlan": 4096,
+    "fw_proto_class": 256,
+    "fw_proto_bits": 256,
+    "fw_vlan_class": 4096,
+    "fw_vlan_bits": 4096,
     "fw_sport_class": 65536,
     "fw_dport_class": 65536,
     "fw_sport_bits": _PORT_CLASSES,
@@ -57,6 +59,8 @@ def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> l
     count = len(new) // size
     if old is None or len(old) != len(new):
         return [(0, count)] if count else []
+    if old == new:  # one memcmp: most arrays are unchanged by a one-rule change
+        return []
     runs: list[tuple[int, int]] = []
 
     def mark(first: int, last: int) -> None:
@@ -95,6 +99,7 @@ class BpfFirewallMap(FirewallMap):
         self._lpm_keys: dict[tuple[str, int], set[bytes]] = {}
         self._iface_keys: dict[int, set[bytes]] = {0: set(), 1: set()}
         self._arrays: dict[tuple[str, int], bytes] = {}  # what each generation's arrays hold
+        self._rule_counts = [MAX_RULES, MAX_RULES]  # unknown at load: zero every slot once
         self.apply(FirewallPolicy())
 
     @classmethod
@@ -181,9 +186,9 @@ class BpfFirewallMap(FirewallMap):
 
         actions = b"".join(struct.pack("<B3x", a) for a in c.rule_actions)
         array("fw_rules", actions + bytes(4 * MAX_RULES - len(actions)))
-        array("fw_proto", blob(c.proto, "proto"))
-        array("fw_vlan", blob(c.vlan, "vlan"))
         for name, classes, bits in (
+            ("proto", c.proto_class, c.proto_bits),
+            ("vlan", c.vlan_class, c.vlan_bits),
             ("sport", c.sport_class, c.sport_bits),
             ("dport", c.dport_class, c.dport_bits),
         ):
@@ -213,8 +218,11 @@ class BpfFirewallMap(FirewallMap):
         for stale in self._iface_keys[gen] - iface_keys.keys():
             m("fw_iface").delete(stale)
         self._iface_keys[gen] = set(iface_keys)
+        # Zero the hit counters of every slot either rule set uses (the rest are zero already).
         hits = m("fw_rule_hits")
-        hits.update_array(bytes(hits.stored_value_size * MAX_RULES), start=gen * MAX_RULES)
+        used = max(rule_count, self._rule_counts[gen], 1)
+        hits.update_array(bytes(hits.stored_value_size * used), start=gen * MAX_RULES)
+        self._rule_counts[gen] = rule_count
         m("fw_config").update(
             _U32.pack(gen), struct.pack("<BB2xI", c.default_drop, c.iface_scoped, rule_count)
         )
