@@ -90,7 +90,11 @@ class NsServer:
              args[0], str(lifetime), *args[1:]],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
-        ready = self.proc.stdout.readline() if self.proc.stdout else ""
+        try:
+            ready = self.proc.stdout.readline() if self.proc.stdout else ""
+        except BaseException:  # Ctrl-C while it starts: nobody holds this object yet to close it
+            self.close()
+            raise
         if ready.strip() != "ready":
             err = self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
             self.close()
