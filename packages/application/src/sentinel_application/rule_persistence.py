@@ -1,14 +1,17 @@
-"""The persist / audit / merge part shared by the API rule services (firewall, rate limit, L7).
+"""What the API rule services (firewall, rate limit, L7) share.
 
-One :class:`RuleChanges` per component: the effective rules are the YAML rules overlaid by the
-component's persisted API changes (``sentinel_ports.rule_store.merge_rules``; deviation 4), and
-every change is written to the rule store and to the audit log's rule history. The services
-keep their own locking, validation and order of operations (store and audit, then apply).
+:class:`RuleChanges`: the effective rules are the YAML rules overlaid by the component's
+persisted API changes (``sentinel_ports.rule_store.merge_rules``; deviation 4), and every change
+is written to the rule store and to the audit log's rule history. :class:`PersistedRuleService`:
+the create / delete / reload cycle on top of it (validate the whole new set, store and audit,
+then apply), leaving each component only how to parse, compile and list its rules.
 """
 
 import json
+import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sentinel_ports.audit_log import AuditAction, AuditLog, RuleChange
 from sentinel_ports.rule_store import RuleStore, merge_rules
@@ -89,3 +92,121 @@ class RuleChanges:
             before=json.dumps(before, sort_keys=True) if before is not None else None,
             after=json.dumps(after, sort_keys=True) if after is not None else None,
         )
+
+
+class HasYamlRules(Protocol):
+    @property
+    def yaml_rules(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=HasYamlRules)
+BuiltT = TypeVar("BuiltT")
+RuleT = TypeVar("RuleT", bound=HasId)
+
+
+class PersistedRuleService(ABC, Generic[SettingsT, BuiltT, RuleT]):
+    """A component's rules changed through the API: the effective set (YAML + persisted API
+    changes) is compiled into what the component runs (``BuiltT``: a policy, an engine), which is
+    handed to ``apply``. Every change is validated by compiling the whole new set, stored and
+    audited, then applied; YAML reloads are audited rule by rule (actor ``config_reload``). One
+    lock serialises API changes and reloads. Subclasses say how to parse, compile and list."""
+
+    component: ClassVar[str]  # the rule store's and the audit trail's name for it
+
+    def __init__(
+        self,
+        settings: SettingsT,
+        apply: Callable[[BuiltT], None],
+        clock_ns: Callable[[], int],
+        store: RuleStore | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self._settings = settings
+        self._apply = apply
+        self._changes = RuleChanges(self.component, clock_ns, store, audit)
+        self._lock = threading.Lock()
+        self._current = self._build(settings, self._effective(settings))
+
+    @abstractmethod
+    def _parse(self, rule: Mapping[str, object]) -> RuleT:
+        """One rule from its mapping; raises the component's validation error."""
+
+    @abstractmethod
+    def _build(self, settings: SettingsT, rules: Sequence[Mapping[str, object]]) -> BuiltT:
+        """Compile a whole rule set (validates it as a set: ids, caps)."""
+
+    @abstractmethod
+    def _rules_of(self, built: BuiltT) -> Sequence[RuleT]:
+        """The rules ``built`` runs, in evaluation order."""
+
+    @abstractmethod
+    def _duplicate(self, rule_id: str) -> Exception: ...
+
+    @abstractmethod
+    def _not_found(self, rule_id: str) -> Exception: ...
+
+    def _stored(self, rule: Mapping[str, object], parsed: RuleT) -> dict[str, object]:
+        """What the rule store keeps for a created rule (default: the request without nulls)."""
+        return {k: v for k, v in rule.items() if v is not None}
+
+    def _deletable(self, existing: RuleT) -> None:
+        """Raise if ``existing`` may not be deleted through the API."""
+
+    def _audited_before(self, existing: RuleT, entry: Mapping[str, object] | None) -> Any:
+        """The audit trail's "before" of a deletion (default: the rule's effective mapping)."""
+        return entry
+
+    def _effective(self, settings: SettingsT) -> list[dict[str, object]]:
+        return self._changes.effective(settings.yaml_rules)
+
+    def install(self) -> BuiltT:
+        """Apply the effective rule set (at start)."""
+        with self._lock:
+            self._apply(self._current)
+            return self._current
+
+    def reconfigure(self, settings: SettingsT) -> BuiltT:
+        """New YAML (a reload): rebuild with the persisted API changes on top, apply, and audit
+        each YAML rule that appeared, disappeared or changed."""
+        with self._lock:
+            built = self._build(settings, self._effective(settings))
+            self._apply(built)
+            self._changes.reloaded(self._settings.yaml_rules, settings.yaml_rules)
+            self._settings, self._current = settings, built
+            return built
+
+    def rules(self) -> tuple[RuleT, ...]:
+        """Every rule in evaluation order."""
+        return tuple(self._rules_of(self._current))
+
+    def create(self, rule: Mapping[str, object], actor: str = "api") -> RuleT:
+        """Add a rule; raises the component's validation error or its duplicate error."""
+        parsed = self._parse(rule)
+        with self._lock:
+            if any(r.id == parsed.id for r in self._rules_of(self._current)):
+                raise self._duplicate(parsed.id)
+            stored = self._stored(rule, parsed)
+            built = self._build(self._settings, [*self._effective(self._settings), stored])
+            self._changes.added(parsed.id, stored, actor)
+            self._apply(built)
+            self._current = built
+            return parsed
+
+    def delete(self, rule_id: str, actor: str = "api") -> None:
+        """Remove a rule (YAML or API); raises the component's not-found error."""
+        with self._lock:
+            existing = next((r for r in self._rules_of(self._current) if r.id == rule_id), None)
+            if existing is None:
+                raise self._not_found(rule_id)
+            self._deletable(existing)
+            effective = self._effective(self._settings)
+            entry = next((r for r in effective if r.get("id") == rule_id), None)
+            built = self._build(self._settings, [r for r in effective if r.get("id") != rule_id])
+            self._changes.removed(rule_id, self._audited_before(existing, entry), actor)
+            self._apply(built)
+            self._current = built
