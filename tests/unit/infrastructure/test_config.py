@@ -51,6 +51,12 @@ def test_yaml_beats_defaults_env_beats_yaml_cli_beats_env(tmp_path: Path) -> Non
     assert loaded.config.agent.log_format == "text"
 
 
+def test_an_environment_value_the_yaml_parser_chokes_on_is_a_string(tmp_path: Path) -> None:
+    # "-___" crashed ruamel's int constructor; as an override it is validated like any string
+    with pytest.raises(ConfigError, match="agent.log_level"):
+        load_config(write(tmp_path, MINIMAL), environ={"EBPFSENTINEL_AGENT__LOG_LEVEL": "-___"})
+
+
 def test_client_variables_are_not_daemon_overrides(tmp_path: Path) -> None:
     loaded = load_config(
         write(tmp_path, MINIMAL), environ={"EBPFSENTINEL_PORT": "1", "EBPFSENTINEL_HOST": "x"}
@@ -106,6 +112,9 @@ def test_client_variables_are_not_daemon_overrides(tmp_path: Path) -> None:
         ("agent:\n  interfaces: [eth0]\n  interfaces: [eth1]\n", "YAML parse error"),
         # found by fuzzing: ruamel raised TypeError on a nested mapping used as a key
         ("agent:\n  interfaces: [eth0]\n  ? {a: {b: 1}}\n  : x\n", "keys must be plain values"),
+        # found by fuzzing: ruamel reads "-___" as a YAML 1.2 int and raises IndexError on it
+        ("-" + "_" * 120 + "\n", "YAML parse error: unreadable value"),
+        (MINIMAL + "  http_port: -___\n", "YAML parse error: unreadable value"),
         (
             "x: !!python/object:os.system {}\n",
             "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'",

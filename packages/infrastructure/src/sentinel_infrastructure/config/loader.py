@@ -118,6 +118,9 @@ def _parse_yaml(text: str, source: str) -> Any:
     except TypeError as exc:  # ruamel hashes complex keys (``? {a: {b: 1}}``) and fails on nested ones
         issue = ConfigIssue(f"YAML parse error: keys must be plain values ({exc})")
         raise ConfigError(source, [issue]) from None
+    except (IndexError, ValueError) as exc:  # ruamel bugs on odd scalars, e.g. ``-___`` read as an int
+        issue = ConfigIssue(f"YAML parse error: unreadable value ({type(exc).__name__}: {exc})")
+        raise ConfigError(source, [issue]) from None
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -133,7 +136,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         try:
             value = scalar.load(raw) if raw.strip() else ""
-        except YAMLError:
+        except (YAMLError, IndexError, ValueError):  # not YAML (or a value ruamel chokes on): a string
             value = raw
         target = out
         for part in parts[:-1]:
