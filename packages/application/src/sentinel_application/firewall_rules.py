@@ -57,7 +57,7 @@ class FirewallRuleService(PersistedRuleService[FirewallSettings, FirewallPolicy,
         return FirewallRule.from_dict(rule)
 
     def _build(self, settings: FirewallSettings, rules: Sequence[Mapping[str, object]]) -> FirewallPolicy:
-        parsed = [FirewallRule.from_dict(rule) for rule in rules]
+        parsed = self._parse_all(rules, FirewallRule.from_dict)
         return FirewallPolicy.build(parsed, settings.mode, settings.default_policy, settings.system_rules)
 
     def _rules_of(self, built: FirewallPolicy) -> Sequence[FirewallRule]:

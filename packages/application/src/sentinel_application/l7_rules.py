@@ -57,7 +57,7 @@ class L7RuleService(PersistedRuleService[L7Settings, L7Engine, L7Rule]):
         return parsed
 
     def _build(self, settings: L7Settings, rules: Sequence[Mapping[str, object]]) -> L7Engine:
-        return L7Engine(L7Rule.from_dict(rule) for rule in rules)  # validates ids and the cap
+        return L7Engine(self._parse_all(rules, L7Rule.from_dict))  # validates ids and the cap
 
     def _rules_of(self, built: L7Engine) -> Sequence[L7Rule]:
         return built.rules

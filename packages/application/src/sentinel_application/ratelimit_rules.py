@@ -53,7 +53,7 @@ class RateLimitRuleService(PersistedRuleService[RateLimitSettings, RateLimitPoli
     def _build(
         self, settings: RateLimitSettings, rules: Sequence[Mapping[str, object]]
     ) -> RateLimitPolicySet:
-        parsed = tuple(RateLimitPolicy.from_dict(rule) for rule in rules)
+        parsed = tuple(self._parse_all(rules, RateLimitPolicy.from_dict))
         return RateLimitPolicySet(settings.default, parsed)  # validates ids, sources, count
 
     def _rules_of(self, built: RateLimitPolicySet) -> Sequence[RateLimitPolicy]:

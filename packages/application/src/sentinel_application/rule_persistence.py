@@ -130,6 +130,7 @@ class PersistedRuleService(ABC, Generic[SettingsT, BuiltT, RuleT]):
         self._apply = apply
         self._changes = RuleChanges(self.component, clock_ns, store, audit)
         self._lock = threading.Lock()
+        self._parsed: dict[str, RuleT] = {}  # rule mapping (canonical JSON) -> parsed rule
         self._current = self._build(settings, self._effective(settings))
 
     @abstractmethod
@@ -163,6 +164,20 @@ class PersistedRuleService(ABC, Generic[SettingsT, BuiltT, RuleT]):
 
     def _effective(self, settings: SettingsT) -> list[dict[str, object]]:
         return self._changes.effective(settings.yaml_rules)
+
+    def _parse_all(
+        self, rules: Sequence[Mapping[str, object]], parse: Callable[[Mapping[str, object]], RuleT]
+    ) -> list[RuleT]:
+        """``parse`` of every rule, remembered by content (rules are immutable): a change re-parses
+        only the rules it brings, not the whole set. Keeps what the last set held."""
+        known: dict[str, RuleT] = {}
+        out = []
+        for rule in rules:
+            key = json.dumps(rule, sort_keys=True, default=str)
+            parsed = known[key] = self._parsed.get(key) or parse(rule)
+            out.append(parsed)
+        self._parsed = known
+        return out
 
     def install(self) -> BuiltT:
         """Apply the effective rule set (at start)."""
