@@ -53,7 +53,7 @@ def test_yaml_beats_defaults_env_beats_yaml_cli_beats_env(tmp_path: Path) -> Non
 
 def test_an_environment_value_the_yaml_parser_chokes_on_is_a_string(tmp_path: Path) -> None:
     # "-___" crashed ruamel's int constructor; as an override it is validated like any string
-    with pytest.raises(ConfigError, match="agent.log_level"):
+    with pytest.raises(ConfigError, match=r"agent\.log_level"):
         load_config(write(tmp_path, MINIMAL), environ={"EBPFSENTINEL_AGENT__LOG_LEVEL": "-___"})
 
 
@@ -191,3 +191,42 @@ def test_a_world_readable_file_with_secrets_is_refused(tmp_path: Path) -> None:
     plain = write(tmp_path, MINIMAL)
     plain.chmod(0o644)
     load_config(plain, environ={})  # no secrets: readable is fine
+
+
+def _documents() -> list[tuple[str, str]]:
+    """Every config the repository ships plus the config fuzz corpus (odd but mostly valid YAML)."""
+    repo = Path(__file__).resolve().parents[3]
+    paths = [
+        repo / "packaging" / "config.example.yaml",
+        *sorted((repo / "tests/fuzz/corpus/config_yaml").iterdir()),
+    ]
+    paths += sorted((repo / "tests/integration/fixtures/alerting").glob("*.yaml"))
+    out = []
+    for path in paths:
+        try:
+            out.append((path.name, path.read_bytes().decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def test_the_fast_parser_reads_what_the_located_parser_reads_or_steps_aside() -> None:
+    """``load_config`` tries the C parser first and keeps its tree only when it holds plain values;
+    on every document where it does, the round-trip parser must give the same data."""
+    from sentinel_infrastructure.config.loader import _UNPARSED, _parse_yaml, _parse_yaml_fast, _plain
+
+    compared = 0
+    for name, text in _documents():
+        fast = _parse_yaml_fast(text)
+        if fast is _UNPARSED:
+            continue
+        located = _parse_yaml(text, name)  # raises if the fast parser accepted what it refuses
+        try:
+            want = _plain(located)
+        except ValueError:
+            with pytest.raises(ValueError):
+                _plain(fast)
+            continue
+        assert _plain(fast) == want, name
+        compared += 1
+    assert compared >= 100
