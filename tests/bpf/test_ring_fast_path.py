@@ -170,3 +170,24 @@ def test_the_event_source_reads_the_fast_path_and_reports_its_books(fw: BpfFirew
         assert source.read(0.01) == []
     finally:
         source.close()
+
+
+def test_batches_that_wrap_around_the_end_of_the_ring_lose_nothing(
+    fw: BpfFirewallMap, reader: RingBufferReader
+) -> None:
+    """The reader maps the data area once, so a batch crossing the ring's end is read in two pieces:
+    three rounds of 12,000 events (750 KiB each) in a 1 MiB ring cross it twice."""
+    ring_size = fw._obj.map("fw_events").max_entries
+    stats, seen, position = codec.DecodeStats(), 0, 0
+    for _ in range(3):
+        produce(fw, 12_000)
+        position += 12_000 * 64
+        batch = reader.read_fixed(SIZE)
+        events = codec.decode_packet_batch(batch, stats).events()
+        assert len(events) == 12_000 and reader.pending_bytes() == 0
+        assert all(e.rule_id == 0 and e.action == codec.ACTION_LOG and e.dst_port == 53 for e in events)
+        assert [e.timestamp_ns for e in events] == sorted(e.timestamp_ns for e in events)
+        seen += len(events)
+    assert position > 2 * ring_size  # the end was crossed twice
+    assert (seen, stats.decoded, stats.wrong_size, stats.unknown_type) == (36_000, 36_000, 0, 0)
+    assert reader.records_discarded == 0 and fw.counters()["events_skipped"] == 0

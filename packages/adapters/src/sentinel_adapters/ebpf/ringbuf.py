@@ -1,7 +1,9 @@
 """Read a BPF ring buffer straight from its mmapped pages, in batches, without ctypes.
 
 Layout (kernel/bpf/ringbuf.c): page 0 = consumer position (we write it), page 1 = producer
-position, then the data area mapped twice so a record never wraps. Each record has an 8-byte
+position, then the data area, which the kernel maps twice in a row so that a record never wraps.
+We map the data area once (both copies would be resident: twice the ring's size in the agent's
+RSS, 22 MB over its six rings) and join the two pieces of a batch that wraps. Each record has an 8-byte
 header: u32 length with BUSY (bit 31, still being written) and DISCARD (bit 30) flags, u32 page
 offset; records are 8-byte aligned. A batch copies the region produced since the consumer
 position, walks the copy's headers, takes the records from a second copy of the walked prefix,
@@ -166,7 +168,7 @@ class RingBufferReader:
         self._mask = size - 1
         page = mmap.PAGESIZE
         self._consumer = mmap.mmap(map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        self._producer = mmap.mmap(map_fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
+        self._producer = mmap.mmap(map_fd, page + size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
         self._data = memoryview(self._producer)[page:]
         self._epoll = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
@@ -185,20 +187,25 @@ class RingBufferReader:
             return True
         return bool(self._epoll.poll(timeout))
 
-    def _pending(self) -> tuple[int, memoryview]:
-        """The consumer position and a view of everything produced since (release it after use)."""
+    def _pending(self) -> tuple[int, int]:
+        """The consumer position and how many bytes were produced since."""
         consumer: int = _U64.unpack_from(self._consumer, 0)[0]
         producer: int = _U64.unpack_from(self._producer, 0)[0]
-        pending = max(0, min(producer - consumer, self.size))
-        start = consumer & self._mask
-        return consumer, self._data[start : start + pending]
+        return consumer, max(0, min(producer - consumer, self.size))
+
+    def _copy(self, position: int, length: int) -> bytes:
+        """``length`` bytes of the ring from logical ``position`` on, joined across the end."""
+        start = position & self._mask
+        end = start + length
+        if end <= self.size:
+            return bytes(self._data[start:end])
+        return bytes(self._data[start:]) + bytes(self._data[: end - self.size])
 
     def read_batch(self, max_records: int = 65536) -> list[bytes]:
         """Copy out up to ``max_records`` committed records and release their space."""
-        consumer, region = self._pending()
-        with region:
-            walk = walk_records(bytes(region), max_records)
-            records = walk.records(bytes(region[: walk.consumed]))  # copied after the headers
+        consumer, pending = self._pending()
+        walk = walk_records(self._copy(consumer, pending), max_records)
+        records = walk.records(self._copy(consumer, walk.consumed))  # copied after the headers
         if walk.consumed:
             _U64.pack_into(self._consumer, 0, consumer + walk.consumed)
         self.records_read += len(records)
@@ -210,10 +217,9 @@ class RingBufferReader:
         stay in one ``bytes`` copy of the region, as runs (see :class:`FixedBatch`); records of
         another size are consumed and counted, not returned. The batch holds no view of the
         mapping, so it may outlive :meth:`close`."""
-        consumer, region = self._pending()
-        with region:
-            batch = walk_fixed(bytes(region), record_size, max_records)
-            batch = replace(batch, data=bytes(region[: batch.consumed]))  # copied after the headers
+        consumer, pending = self._pending()
+        batch = walk_fixed(self._copy(consumer, pending), record_size, max_records)
+        batch = replace(batch, data=self._copy(consumer, batch.consumed))  # copied after the headers
         if batch.consumed:
             _U64.pack_into(self._consumer, 0, consumer + batch.consumed)
         self.records_read += batch.count + batch.wrong_size
