@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 
 from _agent import AgentProcess, agent_yaml, free_port, wait_until
+from _dns import QUERY, Responder
 from prometheus_client.parser import text_string_to_metric_families
-from test_agent_dns import QUERY, Responder
 
 from sentinel_agent.lab import VethLab
 
@@ -87,7 +87,7 @@ def test_metrics_on_both_listeners_follow_the_traffic(tmp_path: Path) -> None:
             with AgentProcess(config, http_port, tmp_path / "agent.log") as agent:
                 _, before, _ = scrape(metrics_port)
                 assert lab.ping_from_peer(lab.host_ip, count=3) == 0  # denied in XDP
-                out = lab.ns(sys.executable, "-c", QUERY, lab.host_ip, timeout=20)
+                out = lab.ns(sys.executable, "-c", QUERY, lab.host_ip, "ads.evil.example", timeout=20)
                 assert int(out.stdout.strip()) > 12
                 assert agent.request("POST", "/api/v1/config/reload")[0] == 200
                 rule_count = agent.get("/api/v1/agent/status")[1]["rule_count"]

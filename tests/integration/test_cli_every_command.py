@@ -15,10 +15,8 @@ key values. CLI calls are subprocesses run in a small thread pool to keep the fi
 import json
 import os
 import socket
-import struct
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +26,7 @@ from typing import Any
 
 import pytest
 from _agent import AGENT, AgentProcess, agent_yaml, free_port, wait_until
+from _dns import QUERY, Responder
 
 from integration.fixtures.feed_server import FeedServer
 from sentinel_agent.lab import VethLab
@@ -75,13 +74,6 @@ SEND = (
     "s=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)\n"
     "s.sendall(b'cli-probe payload\\r\\n'); s.close()\n"
 )
-QUERY = (
-    "import socket,struct,sys\n"
-    "name=b''.join(bytes([len(p)])+p.encode() for p in sys.argv[2].split('.'))+b'\\0'\n"
-    "q=struct.pack('!HHHHHH',0x4242,0x0100,1,0,0,0)+name+struct.pack('!HH',1,1)\n"
-    "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n"
-    "s.sendto(q,(sys.argv[1],53)); print(len(s.recv(512)))\n"
-)
 DOMAIN = "www.cli-test.example"
 ANSWER = "192.0.2.80"
 # Fields that change between two calls (clocks, TTL countdowns); everything else must be equal.
@@ -105,34 +97,6 @@ def stable(data: Any) -> Any:
     if isinstance(data, float):
         return round(data, 3)
     return data
-
-
-class Responder:
-    """A DNS server on ``host:53`` answering every A query with ``answer`` (TTL 600)."""
-
-    def __init__(self, host: str, answer: str) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 53))
-        self.sock.settimeout(0.2)
-        self.answer = socket.inet_aton(answer)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                query, peer = self.sock.recvfrom(512)
-            except TimeoutError:
-                continue
-            header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1, 1, 0, 0)
-            answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 600, 4) + self.answer
-            self.sock.sendto(header + query[12:] + answer, peer)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 def check_table(result: subprocess.CompletedProcess[str], *expected: str) -> str:
@@ -191,7 +155,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
                 assert wait_until(lambda: count("firewall") == 2 and count("ids") >= 1, timeout=15)
                 # a resolution seen by tc-dns fills the DNS cache and the reputation tracker
-                responder = Responder(lab.host_ip, ANSWER)
+                responder = Responder(lab.host_ip, ANSWER, ttl=600)
                 try:
                     lab.ns(sys.executable, "-c", QUERY, lab.host_ip, DOMAIN, timeout=20)
                 finally:

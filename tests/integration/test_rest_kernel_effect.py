@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from _agent import AGENT, AgentProcess, agent_yaml, free_port, wait_until
+from _dns import Responder
 from _netns import SynProbe, in_netns
 
 from sentinel_agent.lab import VethLab
@@ -54,34 +55,6 @@ class Sink:
                 except OSError:
                     pass
                 self.received.append(data)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
-
-
-class Responder:
-    """Answers every A query on ``host:53`` with ``answer`` (TTL 60)."""
-
-    def __init__(self, host: str, answer: str) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 53))
-        self.sock.settimeout(0.2)
-        self.answer = socket.inet_aton(answer)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                query, peer = self.sock.recvfrom(512)
-            except TimeoutError:
-                continue
-            header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], 0x8180, 1, 1, 0, 0)
-            answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + self.answer
-            self.sock.sendto(header + query[12:] + answer, peer)
 
     def close(self) -> None:
         self._stop.set()
