@@ -25,10 +25,8 @@ _VERDICTS = {codec.ACTION_DROP: Verdict.DROP, codec.ACTION_LOG: Verdict.LOG, cod
 _PORTED = (6, 17)  # TCP, UDP: the only protocols whose event ports are real
 _MEMO_LIMIT = 4096  # entries per memo; a full memo is emptied and refilled
 _TS, _ACTION, _FLAGS, _RULE_ID = codec.ROW_TIMESTAMP, codec.ROW_ACTION, codec.ROW_FLAGS, codec.ROW_RULE_ID
-_HEADER_END, _VLAN_ID = (
-    codec.ROW_EVENT_TYPE,
-    codec.ROW_VLAN_ID,
-)  # row[1:_HEADER_END]: addresses, ports, protocol
+_HEADER_END = codec.ROW_EVENT_TYPE  # row[1:_HEADER_END]: addresses, ports, protocol
+_VLAN_ID = codec.ROW_VLAN_ID
 
 
 def boot_to_epoch_offset_ns() -> int:
@@ -36,21 +34,10 @@ def boot_to_epoch_offset_ns() -> int:
     return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
 
 
-def packet_of(e: codec.PacketEvent) -> PacketHeader:
-    has_ports = e.protocol in _PORTED
-    return PacketHeader(
-        src=address_from_words(e.src_addr, e.is_ipv6),
-        dst=address_from_words(e.dst_addr, e.is_ipv6),
-        protocol=e.protocol,
-        src_port=e.src_port if has_ports else None,
-        dst_port=e.dst_port if has_ports else None,
-        vlan_id=e.vlan_id,
-    )
-
-
 class PacketHeaders:
     """``PacketHeader`` of a decoded row (``codec.PacketRow``), memoized: a header seen recently is
-    returned again (they are immutable), and so are addresses. Bounded: a full memo is emptied."""
+    returned again (they are immutable), and so are addresses. Bounded: a full memo is emptied.
+    Only TCP and UDP events carry real ports; other protocols get none."""
 
     def __init__(self, limit: int = _MEMO_LIMIT) -> None:
         self._limit = limit
@@ -110,9 +97,6 @@ class PacketEventRingSource(EventSource[EventT]):
     @abstractmethod
     def convert(self, row: codec.PacketRow) -> EventT:
         """The domain event for one decoded record (``codec.ROW_*`` index its fields)."""
-
-    def epoch_ns(self, boot_ns: int) -> int:
-        return boot_ns + self._offset
 
     def stats(self) -> dict[str, int]:
         """consumed = decoded + wrong_size + unknown_type (userspace drops by reason)."""
