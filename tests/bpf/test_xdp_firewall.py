@@ -284,3 +284,52 @@ def test_priority_and_configured_order_decide_among_overlapping_rules() -> None:
         assert decision.rule_id == "tie-first"
     finally:
         fw.close()
+
+
+class FailsOnSecondUpdate:
+    """A map whose second ``update`` raises (the rest is the real map's)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.calls = inner, 0
+
+    def update(self, key: bytes, value: bytes) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise OSError("injected failure on the second entry")
+        self.inner.update(key, value)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_an_apply_that_fails_midway_does_not_leave_stale_entries_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The adapter writes only what changed in the idle generation. A map whose write failed
+    halfway is rewritten whole by the next apply, not diffed against what it held before."""
+    ip = ipaddress.ip_address
+
+    def deny(rule_id: str, net: str) -> FirewallRule:
+        return FirewallRule.from_dict({"id": rule_id, "priority": 1, "action": "deny", "src_ip": net})
+
+    first = FirewallPolicy.build([deny("deny-a", "198.18.1.0/24")], FirewallMode.BLOCK)
+    failing = FirewallPolicy.build(
+        [deny("deny-b", "198.18.2.0/24"), deny("deny-c", "198.18.3.0/24")], FirewallMode.BLOCK
+    )
+    packets = {
+        n: PacketHeader(ip(f"198.18.{n}.5"), ip("198.18.9.9"), Protocol.UDP, 1000, 53) for n in (1, 2, 3)
+    }
+    fw = BpfFirewallMap.standalone()
+    real_map = fw._obj.map
+    try:
+        fw.apply(first)  # generation 1
+        fw.apply(FirewallPolicy.build([], FirewallMode.BLOCK))  # generation 0; 1 still holds ``first``
+        lpm = FailsOnSecondUpdate(real_map("fw_src_v4"))
+        monkeypatch.setattr(fw._obj, "map", lambda name: lpm if name == "fw_src_v4" else real_map(name))
+        with pytest.raises(OSError, match="injected"):
+            fw.apply(failing)  # one of its two new source prefixes reaches generation 1; no flip
+        monkeypatch.undo()
+        fw.apply(first)  # generation 1 again: what it held before the failure
+        assert [fw.decide(packets[n]).rule_id for n in (1, 2, 3)] == ["deny-a", None, None]
+    finally:
+        fw.close()

@@ -32,6 +32,7 @@ from sentinel_domain.common import Protocol
 from sentinel_domain.firewall import FirewallPolicy, FirewallRule, Verdict
 
 MAX_RULES = 4096
+MAX_IFACES = 64  # SENTINEL_FW_MAX_IFACES: interfaces with a slot of their own
 WORDS = 64
 _ACTION_CODE = {Verdict.PASS: 0, Verdict.DROP: 1, Verdict.LOG: 2}
 
@@ -191,6 +192,8 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
     """Build every map's content for ``policy``; ``interfaces`` maps names to ifindexes."""
     if len(policy.rules) > MAX_RULES:
         raise ValueError(f"{len(policy.rules)} rules exceed the kernel's {MAX_RULES}")
+    if len(interfaces) > MAX_IFACES:
+        raise ValueError(f"{len(interfaces)} interfaces exceed the kernel's {MAX_IFACES}")
     enabled = [(i, r) for i, r in enumerate(policy.rules) if r.enabled]
 
     by_proto: dict[int, int] = {}

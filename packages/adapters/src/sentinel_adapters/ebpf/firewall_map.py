@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.firewall_compiler import (
+    MAX_IFACES,
     MAX_RULES,
     CompiledFirewall,
     compile_policy,
@@ -33,7 +34,6 @@ from sentinel_domain.firewall import Decision, FirewallPolicy, Verdict
 from sentinel_ports.firewall_map import FirewallMap
 
 PROGRAM = "xdp_firewall"
-MAX_IFACES = 64  # SENTINEL_FW_MAX_IFACES
 GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microseconds)
 _U32 = struct.Struct("<I")
 _PORT_CLASSES = 8194
@@ -96,8 +96,7 @@ class BpfFirewallMap(FirewallMap):
         self._policies = [FirewallPolicy(), FirewallPolicy()]
         self._active = 0
         self._flipped_at = 0.0
-        self._lpm_keys: dict[tuple[str, int], set[bytes]] = {}
-        self._iface_keys: dict[int, set[bytes]] = {0: set(), 1: set()}
+        self._entries: dict[tuple[str, int], dict[bytes, bytes | None]] = {}  # hash/LPM maps; None: unknown
         self._arrays: dict[tuple[str, int], bytes] = {}  # what each generation's arrays hold
         self._rule_counts = [MAX_RULES, MAX_RULES]  # unknown at load: zero every slot once
         self.apply(FirewallPolicy())
@@ -177,12 +176,27 @@ class BpfFirewallMap(FirewallMap):
                 out.append(value)
             return b"".join(out)
 
+        # A map whose write fails halfway holds a mix: what it holds is then unknown, so the next
+        # apply writes it whole (arrays) or rewrites and deletes every key either set had.
         def array(name: str, values: bytes) -> None:
             target = m(name)
             size = target.stored_value_size
-            for first, last in changed_runs(self._arrays.get((name, gen)), values, size):
+            held = self._arrays.pop((name, gen), None)
+            for first, last in changed_runs(held, values, size):
                 target.update_array(values[first * size : last * size], start=gen * _SIZES[name] + first)
             self._arrays[(name, gen)] = values
+
+        def entries(name: str, wanted: dict[bytes, bytes]) -> None:
+            # Hash-like maps: write the entries whose value changed, delete the ones gone.
+            held = self._entries.get((name, gen), {})
+            self._entries[(name, gen)] = dict.fromkeys(held.keys() | wanted.keys(), None)
+            target = m(name)
+            for key, value in wanted.items():
+                if held.get(key) != value:
+                    target.update(key, value)
+            for stale in held.keys() - wanted.keys():
+                target.delete(stale)
+            self._entries[(name, gen)] = dict(wanted)
 
         actions = b"".join(struct.pack("<B3x", a) for a in c.rule_actions)
         array("fw_rules", actions + bytes(4 * MAX_RULES - len(actions)))
@@ -200,24 +214,15 @@ class BpfFirewallMap(FirewallMap):
             ("fw_src_v6", "src", c.src_v6),
             ("fw_dst_v6", "dst", c.dst_v6),
         ):
-            wanted = {fw_lpm_key(net, gen): blob([bits], field) for net, bits in table.items()}
-            for key, value in wanted.items():
-                m(name).update(key, value)
-            for stale in self._lpm_keys.get((name, gen), set()) - wanted.keys():
-                m(name).delete(stale)
-            self._lpm_keys[(name, gen)] = set(wanted)
+            entries(name, {fw_lpm_key(net, gen): blob([bits], field) for net, bits in table.items()})
         # Slot 0: interfaces not listed; each listed interface gets its own slot.
         listed = sorted(index for index in c.iface if index)
-        if len(listed) > MAX_IFACES:
-            raise ValueError(f"{len(listed)} interfaces exceed the kernel's {MAX_IFACES}")
         bitmaps = [c.iface[0]] + [c.iface[index] for index in listed]
         array("fw_iface_bits", blob(bitmaps + [0] * (MAX_IFACES + 1 - len(bitmaps)), "iface"))
-        iface_keys = {struct.pack("<II", gen, index): _U32.pack(slot) for slot, index in enumerate(listed, 1)}
-        for key, value in iface_keys.items():
-            m("fw_iface").update(key, value)
-        for stale in self._iface_keys[gen] - iface_keys.keys():
-            m("fw_iface").delete(stale)
-        self._iface_keys[gen] = set(iface_keys)
+        entries(
+            "fw_iface",
+            {struct.pack("<II", gen, index): _U32.pack(slot) for slot, index in enumerate(listed, 1)},
+        )
         # Zero the hit counters of every slot either rule set uses (the rest are zero already).
         hits = m("fw_rule_hits")
         used = max(rule_count, self._rule_counts[gen], 1)
