@@ -51,3 +51,12 @@ def test_an_invalid_file_is_reported_every_time_and_not_remembered(tmp_path: Pat
     os.chmod(path, 0o600)
     path.write_text(BASE)
     assert cached().config.agent.interfaces == ["lo"]
+
+
+def test_a_fifo_named_as_the_config_is_refused_without_hanging(tmp_path: Path) -> None:
+    # The fingerprint reads the file like the loader does: a FIFO with no writer must not block.
+    path = tmp_path / "c.yaml"
+    os.mkfifo(path)
+    cached = loader(path, {})
+    with pytest.raises(ConfigError, match="not a regular file"):
+        cached()

@@ -13,17 +13,18 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sentinel_infrastructure.config.loader import LoadedConfig
+from sentinel_infrastructure.config.files import read_bounded
+from sentinel_infrastructure.config.loader import MAX_FILE_BYTES, LoadedConfig
 
 
 def _file_digest(path: Path) -> bytes:
+    # Read like the loader reads (a FIFO or device named as the config must not hang a reload).
     try:
-        stat = path.stat()
-        with path.open("rb") as stream:
-            content = stream.read()
+        mode = path.stat().st_mode
+        content = read_bounded(path, MAX_FILE_BYTES)
     except OSError as exc:  # the load reports it; keep the fingerprint distinct
         return f"unreadable:{exc.errno}".encode()
-    return hashlib.sha256(content).digest() + stat.st_mode.to_bytes(4, "little")
+    return hashlib.sha256(content).digest() + mode.to_bytes(4, "little")
 
 
 class CachedConfigLoader:
