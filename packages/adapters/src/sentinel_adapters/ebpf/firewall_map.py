@@ -6,9 +6,10 @@ program reads the switch once per packet, so each packet is judged entirely by t
 rule set, never a mixture. Before a generation is overwritten again we wait a grace period, so
 packets still classifying with it (microseconds) finish first.
 
-The array maps are large (a bitmap per port class, VLAN and protocol), and most of a generation
-is the same from one policy to the next: each array write sends only the elements that differ
-from what this instance last wrote into that generation.
+Most of a generation is the same from one policy to the next: each array write sends only the
+elements that differ from what this instance last wrote into that generation, and the LPM and
+interface maps get only the entries whose value changed (and lose the ones gone). A map whose
+write failed halfway is written whole the next time.
 """
 
 import ipaddress
