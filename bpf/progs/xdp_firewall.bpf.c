@@ -4,6 +4,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "sentinel/addr_trie.h"
 #include "sentinel/events.h"
 #include "sentinel/firewall.h"
 #include "sentinel/parsing.h"
@@ -15,19 +16,13 @@
 const volatile struct sentinel_packet_event sentinel_abi_packet_event __attribute__((used));
 const volatile struct sentinel_xdp_meta sentinel_abi_xdp_meta __attribute__((used));
 
-#define BITMAP_LPM(name, keytype)                                   \
-	struct {                                                    \
-		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                \
-		__uint(map_flags, BPF_F_NO_PREALLOC);               \
-		__uint(max_entries, 2 * SENTINEL_FW_MAX_PREFIXES);  \
-		__type(key, keytype);                               \
-		__type(value, struct sentinel_fw_bitmap);           \
-	} name SEC(".maps")
-
-BITMAP_LPM(fw_src_v4, struct sentinel_fw_lpm_v4_key);
-BITMAP_LPM(fw_dst_v4, struct sentinel_fw_lpm_v4_key);
-BITMAP_LPM(fw_src_v6, struct sentinel_fw_lpm_v6_key);
-BITMAP_LPM(fw_dst_v6, struct sentinel_fw_lpm_v6_key);
+/* Source and destination address tables (sentinel/addr_trie.h): address -> bitmap class. */
+SENTINEL_ADDR_TABLE(fw_src_addr);
+SENTINEL_ADDR_TABLE(fw_dst_addr);
+SENTINEL_ADDR_CHUNKS_MAP(fw_src_chunks);
+SENTINEL_ADDR_CHUNKS_MAP(fw_dst_chunks);
+SENTINEL_ADDR_V6_LOOKUP(fw_src_class_v6, fw_src_addr, fw_src_chunks)
+SENTINEL_ADDR_V6_LOOKUP(fw_dst_class_v6, fw_dst_addr, fw_dst_chunks)
 
 #define BITMAP_ARRAY(name, entries)                                 \
 	struct {                                                    \
@@ -37,9 +32,11 @@ BITMAP_LPM(fw_dst_v6, struct sentinel_fw_lpm_v6_key);
 		__type(value, struct sentinel_fw_bitmap);           \
 	} name SEC(".maps")
 
-/* Arrays hold both generations: entry = generation * size + index. Protocol, VLAN id and port
- * map to a class, a class to its bitmap: values with the same rules share one bitmap, so a rule
+/* Arrays hold both generations: entry = generation * size + index. Addresses, protocol, VLAN id
+ * and port map to a class, a class to its bitmap: values with the same rules share one bitmap, so a rule
  * change rewrites a few bitmaps, not one per value. */
+BITMAP_ARRAY(fw_src_bits, 2 * SENTINEL_FW_MAX_ADDR_CLASSES);
+BITMAP_ARRAY(fw_dst_bits, 2 * SENTINEL_FW_MAX_ADDR_CLASSES);
 BITMAP_ARRAY(fw_proto_bits, 2 * SENTINEL_FW_MAX_PROTO_CLASSES);
 BITMAP_ARRAY(fw_vlan_bits, 2 * SENTINEL_FW_MAX_VLAN_CLASSES);
 BITMAP_ARRAY(fw_sport_bits, 2 * SENTINEL_FW_MAX_PORT_CLASSES);
@@ -203,19 +200,24 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 	struct sentinel_fw_bitmap *src, *dst, *proto, *vlan, *sport, *dport, *iface;
 	__u32 key;
 
+	__u32 sclass, dclass;
 	if (p->is_ipv6) {
-		struct sentinel_fw_lpm_v6_key k = {.prefixlen = 8 + 128, .gen = gen};
-		__builtin_memcpy(k.addr, p->src_key, 16);
-		src = bpf_map_lookup_elem(&fw_src_v6, &k);
-		__builtin_memcpy(k.addr, p->dst_key, 16);
-		dst = bpf_map_lookup_elem(&fw_dst_v6, &k);
+		__u32 s[4], d[4];
+		__builtin_memcpy(s, p->src_key, 16);
+		__builtin_memcpy(d, p->dst_key, 16);
+		sclass = fw_src_class_v6(gen, s[0], s[1], s[2], s[3]);
+		dclass = fw_dst_class_v6(gen, d[0], d[1], d[2], d[3]);
 	} else {
-		struct sentinel_fw_lpm_v4_key k = {.prefixlen = 8 + 32, .gen = gen};
-		__builtin_memcpy(k.addr, p->src_key, 4);
-		src = bpf_map_lookup_elem(&fw_src_v4, &k);
-		__builtin_memcpy(k.addr, p->dst_key, 4);
-		dst = bpf_map_lookup_elem(&fw_dst_v4, &k);
+		__u32 s, d;
+		__builtin_memcpy(&s, p->src_key, 4);
+		__builtin_memcpy(&d, p->dst_key, 4);
+		sclass = sentinel_addr_v4(&fw_src_addr, gen, s);
+		dclass = sentinel_addr_v4(&fw_dst_addr, gen, d);
 	}
+	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + sclass;
+	src = bpf_map_lookup_elem(&fw_src_bits, &key);
+	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + dclass;
+	dst = bpf_map_lookup_elem(&fw_dst_bits, &key);
 	key = gen * 256 + p->protocol;
 	__u16 *c = bpf_map_lookup_elem(&fw_proto_class, &key);
 	key = gen * SENTINEL_FW_MAX_PROTO_CLASSES + (c ? *c : 0);
@@ -224,7 +226,8 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 	c = bpf_map_lookup_elem(&fw_vlan_class, &key);
 	key = gen * SENTINEL_FW_MAX_VLAN_CLASSES + (c ? *c : 0);
 	vlan = bpf_map_lookup_elem(&fw_vlan_bits, &key);
-	__u32 sclass = 0, dclass = 0;
+	sclass = 0;
+	dclass = 0;
 	if (p->has_ports) {
 		key = gen * 65536 + p->src_port;
 		c = bpf_map_lookup_elem(&fw_sport_class, &key);

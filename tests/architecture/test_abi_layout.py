@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from sentinel_adapters.ebpf import codec
+from sentinel_adapters.ebpf import addr_trie, codec
 from sentinel_adapters.ebpf.loader import object_path
 
 
@@ -54,6 +54,7 @@ def python_layout(fields: dict[str, tuple[int, str]]) -> dict[str, tuple[int, in
     [
         ("xdp_firewall", "sentinel_packet_event", codec.PACKET_EVENT_FIELDS, codec.PACKET_EVENT),
         ("xdp_firewall", "sentinel_xdp_meta", codec.XDP_META_FIELDS, codec.XDP_META),
+        ("xdp_firewall", "sentinel_addr_chunk", addr_trie.CHUNK_HEADER_FIELDS, addr_trie.CHUNK_HEADER),
     ],
 )
 def test_codec_layout_matches_compiled_struct(program, c_name, py_fields, py_struct) -> None:

@@ -287,49 +287,66 @@ def test_priority_and_configured_order_decide_among_overlapping_rules() -> None:
 
 
 class FailsOnSecondUpdate:
-    """A map whose second ``update`` raises (the rest is the real map's)."""
+    """A map whose second write (``update`` or ``update_array``) raises (the rest is the real map's)."""
 
     def __init__(self, inner: object) -> None:
         self.inner, self.calls = inner, 0
 
-    def update(self, key: bytes, value: bytes) -> None:
+    def _second_fails(self) -> None:
         self.calls += 1
         if self.calls == 2:
-            raise OSError("injected failure on the second entry")
+            raise OSError("injected failure on the second write")
+
+    def update(self, key: bytes, value: bytes) -> None:
+        self._second_fails()
         self.inner.update(key, value)  # type: ignore[attr-defined]
+
+    def update_array(self, values: bytes, start: int = 0) -> None:
+        self._second_fails()
+        self.inner.update_array(values, start=start)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
 
+@pytest.mark.parametrize(
+    "nets",
+    [
+        # The heads lie far apart, so the table write is several runs. The first written: 10.1's
+        # root entry, pointing into the chunk that still holds 198.18.0.0/20 ...
+        ("198.18.0.0/20", "10.1.2.0/24", "172.16.3.0/24"),
+        # ... and 2001's root entry, no longer pointing to the chunk of 2001:db8::/32.
+        ("2001:db8::/32", "3fff:1:2::/48", "2a00:1:3::/48"),
+    ],
+)
 def test_an_apply_that_fails_midway_does_not_leave_stale_entries_behind(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, nets: tuple[str, str, str]
 ) -> None:
     """The adapter writes only what changed in the idle generation. A map whose write failed
     halfway is rewritten whole by the next apply, not diffed against what it held before."""
     ip = ipaddress.ip_address
+    net = ipaddress.ip_network
 
-    def deny(rule_id: str, net: str) -> FirewallRule:
-        return FirewallRule.from_dict({"id": rule_id, "priority": 1, "action": "deny", "src_ip": net})
+    def deny(rule_id: str, cidr: str) -> FirewallRule:
+        return FirewallRule.from_dict({"id": rule_id, "priority": 1, "action": "deny", "src_ip": cidr})
 
-    first = FirewallPolicy.build([deny("deny-a", "198.18.1.0/24")], FirewallMode.BLOCK)
-    failing = FirewallPolicy.build(
-        [deny("deny-b", "198.18.2.0/24"), deny("deny-c", "198.18.3.0/24")], FirewallMode.BLOCK
-    )
-    packets = {
-        n: PacketHeader(ip(f"198.18.{n}.5"), ip("198.18.9.9"), Protocol.UDP, 1000, 53) for n in (1, 2, 3)
-    }
+    first = FirewallPolicy.build([deny("deny-a", nets[0])], FirewallMode.BLOCK)
+    failing = FirewallPolicy.build([deny("deny-b", nets[1]), deny("deny-c", nets[2])], FirewallMode.BLOCK)
+    other = ip("192.0.2.9") if "." in nets[0] else ip("100::9")
+    table = "fw_src_addr"
+    packets = [PacketHeader(net(cidr)[5], other, Protocol.UDP, 1000, 53) for cidr in nets]
     fw = BpfFirewallMap.standalone()
     real_map = fw._obj.map
     try:
         fw.apply(first)  # generation 1
         fw.apply(FirewallPolicy.build([], FirewallMode.BLOCK))  # generation 0; 1 still holds ``first``
-        lpm = FailsOnSecondUpdate(real_map("fw_src_v4"))
-        monkeypatch.setattr(fw._obj, "map", lambda name: lpm if name == "fw_src_v4" else real_map(name))
+        failing_map = FailsOnSecondUpdate(real_map(table))
+        monkeypatch.setattr(fw._obj, "map", lambda name: failing_map if name == table else real_map(name))
         with pytest.raises(OSError, match="injected"):
-            fw.apply(failing)  # one of its two new source prefixes reaches generation 1; no flip
+            fw.apply(failing)  # part of its new source prefixes reaches generation 1; no flip
+        assert failing_map.calls == 2
         monkeypatch.undo()
         fw.apply(first)  # generation 1 again: what it held before the failure
-        assert [fw.decide(packets[n]).rule_id for n in (1, 2, 3)] == ["deny-a", None, None]
+        assert [fw.decide(p).rule_id for p in packets] == ["deny-a", None, None]
     finally:
         fw.close()

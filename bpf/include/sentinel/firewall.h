@@ -12,7 +12,7 @@ enum {
 	SENTINEL_FW_MAX_PORT_CLASSES = 8194, /* 2 * rules + 1 intervals, + class 0 "no ports" */
 	SENTINEL_FW_MAX_PROTO_CLASSES = 256, /* distinct bitmaps over the 256 protocols */
 	SENTINEL_FW_MAX_VLAN_CLASSES = 4096, /* distinct bitmaps over the 4,096 VLAN ids */
-	SENTINEL_FW_MAX_PREFIXES = 8192,
+	SENTINEL_FW_MAX_ADDR_CLASSES = 4098, /* distinct address bitmaps: a prefix per rule, two /0s */
 	SENTINEL_FW_MAX_IFACES = 64,
 };
 

@@ -33,4 +33,9 @@ def test_adjacent_changes_merge_and_nothing_changed_is_empty() -> None:
     assert changed_runs(b"aabbccdd", b"aabbccdx", 2, block=2) == [(2, 4)]
     assert changed_runs(b"aabb", b"aabb", 2) == []
     assert changed_runs(None, b"aabb", 2) == [(0, 2)]
-    assert changed_runs(b"aa", b"aabb", 2) == [(0, 2)]  # a size change rewrites everything
+
+
+def test_a_table_that_grows_or_shrinks_is_diffed_over_what_both_hold() -> None:
+    assert changed_runs(b"aa", b"aabb", 2) == [(1, 2)]  # grown: the new tail
+    assert changed_runs(b"aabb", b"aaxxcc", 2, block=1) == [(1, 3)]  # a change next to it merges
+    assert changed_runs(b"aabbcc", b"aaxx", 2, block=1) == [(1, 2)]  # shrunk: the tail is left

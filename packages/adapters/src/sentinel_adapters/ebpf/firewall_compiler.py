@@ -3,8 +3,9 @@
 Each packet field is looked up once in the kernel and yields a bitmap of the rules that allow
 that value; rule i is bit i in priority order. The AND of all field bitmaps has the matching
 rules; its lowest bit is the first match. Per field:
-- addresses: one LPM entry per distinct rule prefix (plus /0); an entry's bitmap holds the rules
-  whose prefix contains it, plus rules with no address condition, so the longest match is right;
+- addresses: every distinct rule prefix (plus /0) gets the bitmap of the rules whose prefix
+  contains it, plus rules with no address condition, so the longest match is right; an address
+  table (``addr_trie``) maps an address to the class of its longest prefix, a class to its bitmap;
 - ports: the 65,536 ports are cut into intervals at every rule boundary; port -> class id,
   class -> bitmap; class 0 = packets without ports (ICMP, non-first fragments);
 - protocol (256 values), VLAN id (4,096 values, 0 = untagged): value -> class id, class ->
@@ -26,13 +27,14 @@ import struct
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from sentinel_adapters.ebpf.addr_trie import AddressTable, Prefix, build_address_table
 from sentinel_domain.common import Protocol
 from sentinel_domain.firewall import FirewallPolicy, FirewallRule, Verdict
 
 MAX_RULES = 4096
 MAX_IFACES = 64  # SENTINEL_FW_MAX_IFACES: interfaces with a slot of their own
+MAX_ADDR_CLASSES = 4098  # SENTINEL_FW_MAX_ADDR_CLASSES: distinct address bitmaps per field
 WORDS = 64
 _ACTION_CODE = {Verdict.PASS: 0, Verdict.DROP: 1, Verdict.LOG: 2}
 
@@ -111,10 +113,10 @@ class CompiledFirewall:
     """Everything the kernel maps hold for one policy, as bitmaps (ints) ready to encode."""
 
     rule_actions: list[int]
-    src_v4: dict[ipaddress.IPv4Network, int]
-    dst_v4: dict[ipaddress.IPv4Network, int]
-    src_v6: dict[ipaddress.IPv6Network, int]
-    dst_v6: dict[ipaddress.IPv6Network, int]
+    src_bits: list[int]  # address class -> bitmap (both families)
+    src_table: AddressTable  # address -> class
+    dst_bits: list[int]
+    dst_table: AddressTable
     proto_class: array[int]  # u16 per protocol
     proto_bits: list[int]
     vlan_class: array[int]  # u16 per VLAN id
@@ -129,12 +131,10 @@ class CompiledFirewall:
     iface_scoped: bool  # some enabled rule has an interface scope
 
 
-def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict[Any, int]:
+def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: int) -> dict[Prefix, int]:
+    """Each distinct rule prefix of ``version`` (and /0) -> the rules allowing every address in it."""
     wildcard = 0
-    exact: dict[tuple[int, int], int] = {}  # (network as int, prefix length) -> rules
-    networks: dict[tuple[int, int], Any] = {
-        (0, 0): ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
-    }
+    exact: dict[Prefix, int] = {}  # (network as int, prefix length) -> rules
     for i, rule in rules:
         net = getattr(rule, attr)
         if net is None:
@@ -142,19 +142,29 @@ def _prefix_bitmaps(rules: list[tuple[int, FirewallRule]], attr: str, version: i
         elif net.version == version:
             key = (int(net.network_address), net.prefixlen)
             exact[key] = exact.get(key, 0) | (1 << i)
-            networks[key] = net
     width = 32 if version == 4 else 128
     # Every rule prefix containing a prefix is its network masked to one of the lengths in use.
     masks = [(length, ((1 << length) - 1) << (width - length)) for length in sorted({n for _, n in exact})]
     out = {}
-    for (address, prefixlen), net in networks.items():
+    for address, prefixlen in [(0, 0), *exact]:
         bits = wildcard
         for length, mask in masks:
             if length > prefixlen:
                 break
             bits |= exact.get((address & mask, length), 0)
-        out[net] = bits
+        out[(address, prefixlen)] = bits
     return out
+
+
+def _address_field(rules: list[tuple[int, FirewallRule]], attr: str) -> tuple[list[int], AddressTable]:
+    """Class -> bitmap (one class per distinct bitmap, shared by both families) and the table
+    mapping an address to its longest prefix's class."""
+    ids: dict[int, int] = {}
+    v4 = {p: ids.setdefault(bits, len(ids)) for p, bits in _prefix_bitmaps(rules, attr, 4).items()}
+    v6 = {p: ids.setdefault(bits, len(ids)) for p, bits in _prefix_bitmaps(rules, attr, 6).items()}
+    if len(ids) > MAX_ADDR_CLASSES:
+        raise ValueError(f"{len(ids)} distinct {attr} prefixes exceed the kernel's {MAX_ADDR_CLASSES}")
+    return list(ids), build_address_table(v4, v6)
 
 
 def _classes(bitmaps: list[int]) -> tuple[array[int], list[int]]:
@@ -225,14 +235,16 @@ def compile_policy(policy: FirewallPolicy, interfaces: Mapping[str, int] = {}) -
         anchors[anchor_field(rule)] |= 1 << i
 
     proto_class, proto_bits = _classes(proto)
+    src_bits, src_table = _address_field(enabled, "src_ip")
+    dst_bits, dst_table = _address_field(enabled, "dst_ip")
     sport_class, sport_bits = _port_classes(enabled, "src_port")
     dport_class, dport_bits = _port_classes(enabled, "dst_port")
     return CompiledFirewall(
         rule_actions=[_ACTION_CODE[policy.verdict_for(r.action)] for r in policy.rules],
-        src_v4=_prefix_bitmaps(enabled, "src_ip", 4),
-        dst_v4=_prefix_bitmaps(enabled, "dst_ip", 4),
-        src_v6=_prefix_bitmaps(enabled, "src_ip", 6),
-        dst_v6=_prefix_bitmaps(enabled, "dst_ip", 6),
+        src_bits=src_bits,
+        src_table=src_table,
+        dst_bits=dst_bits,
+        dst_table=dst_table,
         proto_class=proto_class,
         proto_bits=proto_bits,
         vlan_class=vlan_class,

@@ -7,8 +7,8 @@ rule set, never a mixture. Before a generation is overwritten again we wait a gr
 packets still classifying with it (microseconds) finish first.
 
 Most of a generation is the same from one policy to the next: each array write sends only the
-elements that differ from what this instance last wrote into that generation, and the LPM and
-interface maps get only the entries whose value changed (and lose the ones gone). A map whose
+elements that differ from what this instance last wrote into that generation, and the interface
+hash gets only the entries whose value changed (and loses the ones gone). A map whose
 write failed halfway is written whole the next time.
 """
 
@@ -18,13 +18,14 @@ import time
 from collections.abc import Mapping
 
 from sentinel_adapters.ebpf import codec
+from sentinel_adapters.ebpf.addr_trie import CHUNKS, ENTRIES
 from sentinel_adapters.ebpf.firewall_compiler import (
+    MAX_ADDR_CLASSES,
     MAX_IFACES,
     MAX_RULES,
     CompiledFirewall,
     compile_policy,
     encode_bitmap,
-    fw_lpm_key,
     lpm_key,
 )
 from sentinel_adapters.ebpf.frames import build_frame
@@ -39,6 +40,12 @@ GRACE_SECONDS = 0.01  # >> the time one packet spends in the program (microsecon
 _U32 = struct.Struct("<I")
 _PORT_CLASSES = 8194
 _SIZES = {
+    "fw_src_addr": ENTRIES,
+    "fw_dst_addr": ENTRIES,
+    "fw_src_chunks": CHUNKS,
+    "fw_dst_chunks": CHUNKS,
+    "fw_src_bits": MAX_ADDR_CLASSES,
+    "fw_dst_bits": MAX_ADDR_CLASSES,
     "fw_proto_class": 256,
     "fw_proto_bits": 256,
     "fw_vlan_class": 4096,
@@ -54,12 +61,22 @@ _SIZES = {
 
 def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> list[tuple[int, int]]:
     """``[first, last)`` element ranges covering every element (of ``size`` bytes) where ``new``
-    differs from ``old``; everything when there is no ``old``. Blocks of ``block`` elements are
+    differs from ``old``; everything when there is no ``old``, the new tail when ``new`` is longer
+    (a shorter ``new`` leaves the tail as it was: nothing refers to it). Blocks of ``block`` elements are
     compared first; a differing block of small elements is written whole (cheaper than finding
     the elements in Python), one of large elements (bitmaps) element by element."""
     count = len(new) // size
-    if old is None or len(old) != len(new):
+    if old is None:
         return [(0, count)] if count else []
+    if len(old) != len(new):  # a table that grew or shrank: diff what both have, write the rest
+        common = min(len(old), len(new)) // size
+        diffed = changed_runs(old[: common * size], new[: common * size], size, block)
+        if count > common:
+            if diffed and diffed[-1][1] == common:
+                diffed[-1] = (diffed[-1][0], count)
+            else:
+                diffed.append((common, count))
+        return diffed
     if old == new:  # one memcmp: most arrays are unchanged by a one-rule change
         return []
     runs: list[tuple[int, int]] = []
@@ -209,13 +226,10 @@ class BpfFirewallMap(FirewallMap):
         ):
             array(f"fw_{name}_bits", blob(bits, name))
             array(f"fw_{name}_class", classes.tobytes())
-        for name, field, table in (
-            ("fw_src_v4", "src", c.src_v4),
-            ("fw_dst_v4", "dst", c.dst_v4),
-            ("fw_src_v6", "src", c.src_v6),
-            ("fw_dst_v6", "dst", c.dst_v6),
-        ):
-            entries(name, {fw_lpm_key(net, gen): blob([bits], field) for net, bits in table.items()})
+        for field, class_bits, table in (("src", c.src_bits, c.src_table), ("dst", c.dst_bits, c.dst_table)):
+            array(f"fw_{field}_bits", blob(class_bits, field))
+            array(f"fw_{field}_chunks", table.header_bytes())
+            array(f"fw_{field}_addr", table.table_bytes())
         # Slot 0: interfaces not listed; each listed interface gets its own slot.
         listed = sorted(index for index in c.iface if index)
         bitmaps = [c.iface[0]] + [c.iface[index] for index in listed]

@@ -4,7 +4,6 @@ import ctypes
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from sentinel_adapters.ebpf import _libbpf as bpf
 from sentinel_adapters.ebpf.errors import BpfError
@@ -16,10 +15,11 @@ _PERCPU = {BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU
 _ENOENT = 2
 
 
-@cache
-def _index_blob(count: int) -> bytes:
-    """Little-endian u32 keys 0..count-1, for batch writes to array maps."""
-    return array("I", range(count)).tobytes()
+def _index_blob(start: int, count: int) -> bytes:
+    """Little-endian u32 keys start..start+count-1, for batch writes to array maps. Built per
+    write: a cache keyed by the end index kept a blob alive per distinct write (a leak, and up
+    to 35 MB each once the address tables put writes millions of entries in)."""
+    return array("I", range(start, start + count)).tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class BpfMap:
             raise ValueError(f"{self.name}: {len(values)} bytes is not a whole number of values that fits")
         chunk = 8192
         opts = bpf.bpf_map_batch_opts(sz=ctypes.sizeof(bpf.bpf_map_batch_opts))
-        keys = _index_blob(start + count)[start * 4 :]
+        keys = _index_blob(start, count)
         for first in range(0, count, chunk):
             n = ctypes.c_uint32(min(chunk, count - first))
             kblob = keys[first * 4 : (first + n.value) * 4]

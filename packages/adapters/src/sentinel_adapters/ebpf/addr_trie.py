@@ -1,0 +1,188 @@
+"""Build the address tables of ``bpf/include/sentinel/addr_trie.h`` (pure, no syscalls).
+
+A table answers "value of the longest rule prefix containing this address" in a few array reads.
+It is one u16 array cut into 256-entry chunks: chunks 0-255 are the IPv4 root and 256-511 the
+IPv6 root (65,536 entries each, by the address's top 16 bits); the rest is a pool of chunks both
+families draw from. An entry is a value, or ``CHUNK | c``: continue in chunk ``c`` with the next
+address byte. Prefixes are painted over the entries they cover, shortest first, so every read
+already holds the longest match so far.
+
+- IPv4 (DIR-16-8-8): a chunk for the third byte below a root entry, one for the fourth below
+  that.
+- IPv6: chunks are path-compressed. A chunk may index any later byte (``check_len // 8``); its
+  header (``struct sentinel_addr_chunk``) holds the bits before that byte every address reaching
+  it must share, and the match (``fallback``) of one that does not.
+
+Every chunk paints a prefix or branches into two chunks or more, so n prefixes need at most 2n
+chunks: the pool's 8,192 hold any 4,096 rule prefixes.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+CHUNK = 0x8000  # SENTINEL_ADDR_CHUNK
+V4_ROOT, V6_ROOT = 0, 256  # the first chunk of each family's root
+MAX_CHUNKS = 8192  # SENTINEL_ADDR_MAX_CHUNKS
+CHUNKS = 512 + MAX_CHUNKS  # SENTINEL_ADDR_CHUNKS: chunk slots per generation
+ENTRIES = CHUNKS * 256  # SENTINEL_ADDR_ENTRIES
+V6_HOPS = 14  # SENTINEL_ADDR_V6_HOPS
+
+# struct sentinel_addr_chunk {u32 prefix[4] (network order); u8 check_len; u8 _pad; u16 fallback}
+CHUNK_HEADER_FIELDS = {"prefix": (0, "16s"), "check_len": (16, "B"), "_pad": (17, "x"), "fallback": (18, "H")}
+CHUNK_HEADER = struct.Struct("<16sBxH")
+
+Prefix = tuple[int, int]  # (network address as int, prefix length)
+
+
+@dataclass(slots=True)
+class AddressTable:
+    """One field's table (both families) for one generation."""
+
+    entries: array[int]  # 'H': 512 root chunks, then the pool
+    headers: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # chunk -> (prefix, len, fallback)
+
+    @property
+    def pool_chunks(self) -> int:
+        return len(self.entries) // 256 - 512
+
+    def table_bytes(self) -> bytes:
+        return self.entries.tobytes()
+
+    def header_bytes(self) -> bytes:
+        """``struct sentinel_addr_chunk`` per chunk slot up to the last one used (zeros: none)."""
+        out = bytearray(CHUNK_HEADER.size * (len(self.entries) // 256))
+        for chunk, (prefix, length, fallback) in self.headers.items():
+            offset = chunk * CHUNK_HEADER.size
+            CHUNK_HEADER.pack_into(out, offset, prefix.to_bytes(16, "big"), length, fallback)
+        return bytes(out)
+
+    def lookup(self, address: int, version: int) -> int:
+        """What the kernel's walk returns for ``address`` (the model the tests compare with)."""
+        if version == 4:
+            entry = self.entries[V4_ROOT * 256 + (address >> 16)]
+            for shift in (8, 0):
+                if not entry & CHUNK:
+                    break
+                entry = self.entries[(entry & ~CHUNK) * 256 + ((address >> shift) & 0xFF)]
+            return entry & ~CHUNK
+        entry = self.entries[V6_ROOT * 256 + (address >> 112)]
+        for _ in range(V6_HOPS):
+            if not entry & CHUNK:
+                break
+            chunk = entry & ~CHUNK
+            prefix, length, fallback = self.headers[chunk]
+            if address & _mask(length, 128) != prefix:
+                return fallback
+            entry = self.entries[chunk * 256 + ((address >> (120 - length)) & 0xFF)]
+        return entry & ~CHUNK
+
+
+def _mask(length: int, width: int) -> int:
+    return ((1 << length) - 1) << (width - length)
+
+
+def _paint(entries: array[int], first: int, count: int, value: int) -> None:
+    entries[first : first + count] = array("H", [value]) * count
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.root = array("H", bytes(2 * 512 * 256))
+        self.pool: list[array[int]] = []
+        self.headers: dict[int, tuple[int, int, int]] = {}
+
+    def new_chunk(self, inherited: int) -> tuple[int, array[int]]:
+        if len(self.pool) == MAX_CHUNKS:
+            raise ValueError(f"address prefixes need more than the kernel's {MAX_CHUNKS} table chunks")
+        self.pool.append(array("H", [inherited]) * 256)
+        return 512 + len(self.pool) - 1, self.pool[-1]
+
+    def add_v4(self, values: Mapping[Prefix, int]) -> None:
+        below: dict[int, list[tuple[Prefix, int]]] = {}
+        for (address, length), value in _shortest_first(values):
+            if length <= 16:
+                _paint(self.root, V4_ROOT * 256 + (address >> 16), 1 << (16 - length), value)
+            else:
+                below.setdefault(address >> 16, []).append(((address, length), value))
+        for head, prefixes in sorted(below.items()):
+            chunk, third = self.new_chunk(self.root[V4_ROOT * 256 + head])
+            self.root[V4_ROOT * 256 + head] = CHUNK | chunk
+            last: dict[int, list[tuple[Prefix, int]]] = {}
+            for (address, length), value in prefixes:
+                if length <= 24:
+                    _paint(third, (address >> 8) & 0xFF, 1 << (24 - length), value)
+                else:
+                    last.setdefault((address >> 8) & 0xFF, []).append(((address, length), value))
+            for byte, longer in sorted(last.items()):
+                sub, fourth = self.new_chunk(third[byte])
+                third[byte] = CHUNK | sub
+                for (address, length), value in longer:
+                    _paint(fourth, address & 0xFF, 1 << (32 - length), value)
+
+    def add_v6(self, values: Mapping[Prefix, int]) -> None:
+        below: dict[int, list[tuple[Prefix, int]]] = {}
+        for (address, length), value in _shortest_first(values):
+            if length <= 16:
+                _paint(self.root, V6_ROOT * 256 + (address >> 112), 1 << (16 - length), value)
+            else:
+                below.setdefault(address >> 112, []).append(((address, length), value))
+        for head, prefixes in sorted(below.items()):
+            slot = V6_ROOT * 256 + head
+            self.root[slot] = CHUNK | self._v6_chunk(prefixes, self.root[slot])
+
+    def _v6_chunk(self, prefixes: list[tuple[Prefix, int]], fallback: int) -> int:
+        """A chunk for ``prefixes`` (shortest first, all sharing the bits above it, all longer
+        than its parent's byte), falling back to ``fallback``; returns its number."""
+        # Index the deepest byte all of them still share and none of them ends above.
+        shared = _common_prefix_len([p for p, _ in prefixes])
+        check_len = min(shared, prefixes[0][0][1] - 1) // 8 * 8
+        chunk, entries = self.new_chunk(fallback)
+        self.headers[chunk] = (prefixes[0][0][0] & _mask(check_len, 128), check_len, fallback)
+        shift = 120 - check_len
+        longer: dict[int, list[tuple[Prefix, int]]] = {}
+        for (address, length), value in prefixes:
+            if length <= check_len + 8:
+                _paint(entries, (address >> shift) & 0xFF, 1 << (check_len + 8 - length), value)
+            else:
+                longer.setdefault((address >> shift) & 0xFF, []).append(((address, length), value))
+        for byte, group in sorted(longer.items()):
+            entries[byte] = CHUNK | self._v6_chunk(group, entries[byte])
+        return chunk
+
+    def table(self) -> AddressTable:
+        entries = self.root
+        for chunk in self.pool:
+            entries += chunk
+        return AddressTable(entries, self.headers)
+
+
+def _shortest_first(values: Mapping[Prefix, int]) -> list[tuple[Prefix, int]]:
+    for value in values.values():
+        if not 0 <= value < CHUNK:
+            raise ValueError(f"address table value {value} does not fit 15 bits")
+    return sorted(values.items(), key=lambda item: item[0][1])
+
+
+def _common_prefix_len(prefixes: list[Prefix]) -> int:
+    """How many leading bits all the (128-bit) prefixes' addresses share, within their lengths."""
+    first = prefixes[0][0]
+    shared = min(length for _, length in prefixes)
+    for address, _ in prefixes[1:]:
+        differ = (address ^ first) >> (128 - shared)
+        if differ:
+            shared -= differ.bit_length()
+    return shared
+
+
+def build_address_table(v4: Mapping[Prefix, int], v6: Mapping[Prefix, int]) -> AddressTable:
+    """The table mapping each address to the value of its longest prefix in ``v4`` / ``v6``
+    ((network address, prefix length) -> value below CHUNK; an address no prefix contains maps
+    to 0). Raises ValueError when the prefixes need more chunks than the kernel holds."""
+    builder = _Builder()
+    builder.add_v4(v4)
+    builder.add_v6(v6)
+    return builder.table()
