@@ -1,8 +1,10 @@
 """xdp_firewall -> xdp_ratelimit by tail call, the metadata they write, and ring backpressure."""
 
 import ipaddress
+import struct
 
 from sentinel_adapters.ebpf import codec
+from sentinel_adapters.ebpf.blocklist import BpfBlocklist
 from sentinel_adapters.ebpf.firewall_map import BpfFirewallMap
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.prog_run import XDP_DROP, XDP_PASS, prog_test_run
@@ -80,6 +82,36 @@ def test_blocklist_drops_before_any_rule_v4_and_v6() -> None:
         assert fw.counters()["blocklist_drops"] - before["blocklist_drops"] == 2
         assert fw.unblocklist(ipaddress.ip_network("198.18.4.0/24"))
         assert prog_test_run(fw.prog_fd, FRAME).retval == XDP_PASS
+    finally:
+        fw.close()
+
+
+def test_an_emptied_blocklist_is_skipped_and_a_refilled_one_checked_again() -> None:
+    """fw_block_active: the program skips a family's blocklist lookup while its flag is 0; the
+    last unblock clears it, the next block sets it before its entry lands."""
+    fw = BpfFirewallMap.standalone()
+    blocklist = BpfBlocklist(fw._obj)
+    flags = fw._obj.map("fw_block_active")
+
+    def active(family: int) -> bool:
+        raw = flags.lookup(struct.pack("<I", family))
+        return raw is not None and struct.unpack("<I", raw)[0] != 0
+
+    a, b = ipaddress.ip_network("198.18.4.0/24"), ipaddress.ip_network("198.18.4.4/32")  # FRAME's source
+    try:
+        assert not active(0) and not active(1)
+        blocklist.block(a)
+        fw.blocklist(b)  # a second writer on the same maps
+        assert active(0) and not active(1)
+        assert blocklist.unblock(a)
+        assert active(0)  # b is still there ...
+        assert prog_test_run(fw.prog_fd, FRAME).retval == XDP_DROP  # ... and still enforced
+        assert fw.unblocklist(b)
+        assert not active(0)
+        assert prog_test_run(fw.prog_fd, FRAME).retval == XDP_PASS
+        blocklist.block_many([a, ipaddress.ip_network("2001:db8:66::/48")])
+        assert active(0) and active(1)
+        assert prog_test_run(fw.prog_fd, FRAME).retval == XDP_DROP
     finally:
         fw.close()
 

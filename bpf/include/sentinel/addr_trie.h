@@ -14,16 +14,19 @@
  *   painted over every entry it covers, longer ones last, so each read holds the longest match
  *   so far (prefix expansion).
  * IPv4 is DIR-16-8-8: a chunk for the third byte, then one for the fourth; three reads at most.
- * IPv6 chunks are path-compressed: a chunk may index any later byte. Its struct
- * sentinel_addr_chunk names that byte (check_len / 8) and the bits every address reaching it must
- * share; an address that differs there has no longer match, so the walk ends with the chunk's
- * fallback. Every chunk paints a prefix or branches, so a field's prefixes need at most twice as
+ * IPv6 chunks are path-compressed: a chunk may index any later byte. An entry pointing to one
+ * that skips bytes carries SENTINEL_ADDR_CHECK; the chunk's struct sentinel_addr_chunk then names
+ * its byte (check_len / 8) and the bits every address reaching it must share. An address that
+ * differs there has no longer match, so the walk ends with the chunk's fallback. Other chunks
+ * index the byte after their parent's and need no check. Every chunk paints a prefix or branches, so a field's prefixes need at most twice as
  * many chunks, and an IPv6 walk reads 14 chunks at most. */
 #ifndef SENTINEL_ADDR_TRIE_H
 #define SENTINEL_ADDR_TRIE_H
 
 enum {
 	SENTINEL_ADDR_CHUNK = 0x8000,
+	SENTINEL_ADDR_CHECK = 0x4000, /* with CHUNK: the chunk skips bytes, check its header */
+	SENTINEL_ADDR_ID = 0x3FFF,    /* the chunk number, or the value */
 	SENTINEL_ADDR_V6_ROOT = 256 * 256, /* first entry of the IPv6 root */
 	SENTINEL_ADDR_MAX_CHUNKS = 8192,   /* pool: two per prefix, for 4,096 prefixes */
 	SENTINEL_ADDR_CHUNKS = 512 + SENTINEL_ADDR_MAX_CHUNKS,
@@ -34,11 +37,12 @@ enum {
 /* What an IPv6 address must share to enter a chunk. */
 struct sentinel_addr_chunk {
 	__u32 prefix[4]; /* network order, masked to check_len bits */
+	__u32 mask[4];   /* network order: check_len leading ones */
 	__u8 check_len;  /* a multiple of 8; the chunk is indexed by address byte check_len / 8 */
 	__u8 _pad;
 	__u16 fallback;  /* the longest match of an address that does not share them */
 };
-_Static_assert(sizeof(struct sentinel_addr_chunk) == 20, "addr chunk size");
+_Static_assert(sizeof(struct sentinel_addr_chunk) == 36, "addr chunk size");
 
 #define SENTINEL_ADDR_TABLE(name)                                              \
 	struct {                                                               \
@@ -56,16 +60,6 @@ _Static_assert(sizeof(struct sentinel_addr_chunk) == 20, "addr chunk size");
 		__type(value, struct sentinel_addr_chunk);                     \
 	} name SEC(".maps")
 
-/* The top `bits` bits of a 32-bit word (host order); bits below 0 or above 32 are clamped,
- * without branches (a branch here would fork the verifier's states on every hop). */
-static __always_inline __u32 sentinel_mask32(__s32 bits)
-{
-	bits &= ~(bits >> 31);
-	__s32 over = 32 - bits;
-	bits += over & (over >> 31);
-	return (__u32)(0xFFFFFFFF00000000ULL >> (bits & 63));
-}
-
 /* Value of the longest prefix containing the IPv4 address `be` (network order). */
 static __always_inline __u32 sentinel_addr_v4(void *table, __u32 gen, __u32 be)
 {
@@ -75,16 +69,16 @@ static __always_inline __u32 sentinel_addr_v4(void *table, __u32 gen, __u32 be)
 	__u16 *e = bpf_map_lookup_elem(table, &index);
 	__u32 entry = e ? *e : 0;
 	if (entry & SENTINEL_ADDR_CHUNK) {
-		index = base + (entry & ~SENTINEL_ADDR_CHUNK) * 256 + ((host >> 8) & 0xFF);
+		index = base + (entry & SENTINEL_ADDR_ID) * 256 + ((host >> 8) & 0xFF);
 		e = bpf_map_lookup_elem(table, &index);
 		entry = e ? *e : 0;
 		if (entry & SENTINEL_ADDR_CHUNK) {
-			index = base + (entry & ~SENTINEL_ADDR_CHUNK) * 256 + (host & 0xFF);
+			index = base + (entry & SENTINEL_ADDR_ID) * 256 + (host & 0xFF);
 			e = bpf_map_lookup_elem(table, &index);
 			entry = e ? *e : 0;
 		}
 	}
-	return entry & ~SENTINEL_ADDR_CHUNK;
+	return entry & SENTINEL_ADDR_ID;
 }
 
 /* Value of the longest prefix containing the IPv6 address w0..w3 (network-order words).
@@ -101,24 +95,25 @@ static __always_inline __u32 sentinel_addr_v6(void *table, void *chunks, __u32 g
 	__u32 index = base + SENTINEL_ADDR_V6_ROOT + (bpf_ntohl(w0) >> 16);
 	__u16 *e = bpf_map_lookup_elem(table, &index);
 	__u32 entry = e ? *e : 0;
+	__u32 pos = 16; /* address bits the walk has consumed */
 	for (int hop = 0; hop < SENTINEL_ADDR_V6_HOPS && (entry & SENTINEL_ADDR_CHUNK); hop++) {
-		__u32 chunk = entry & ~SENTINEL_ADDR_CHUNK;
-		__u32 slot = (gen & 1) * SENTINEL_ADDR_CHUNKS + chunk;
-		struct sentinel_addr_chunk *c = bpf_map_lookup_elem(chunks, &slot);
-		if (!c)
-			return 0;
-		__s32 len = c->check_len;
-		__u32 differs = ((words[0] & bpf_htonl(sentinel_mask32(len))) ^ c->prefix[0]) |
-				((words[1] & bpf_htonl(sentinel_mask32(len - 32))) ^ c->prefix[1]) |
-				((words[2] & bpf_htonl(sentinel_mask32(len - 64))) ^ c->prefix[2]) |
-				((words[3] & bpf_htonl(sentinel_mask32(len - 96))) ^ c->prefix[3]);
-		if (differs)
-			return c->fallback;
-		index = base + chunk * 256 + bytes[(len >> 3) & 15];
+		__u32 chunk = entry & SENTINEL_ADDR_ID;
+		if (entry & SENTINEL_ADDR_CHECK) {
+			__u32 slot = (gen & 1) * SENTINEL_ADDR_CHUNKS + chunk;
+			struct sentinel_addr_chunk *c = bpf_map_lookup_elem(chunks, &slot);
+			if (!c)
+				return 0;
+			if (((words[0] & c->mask[0]) ^ c->prefix[0]) | ((words[1] & c->mask[1]) ^ c->prefix[1]) |
+			    ((words[2] & c->mask[2]) ^ c->prefix[2]) | ((words[3] & c->mask[3]) ^ c->prefix[3]))
+				return c->fallback;
+			pos = c->check_len;
+		}
+		index = base + chunk * 256 + bytes[(pos >> 3) & 15];
+		pos += 8;
 		e = bpf_map_lookup_elem(table, &index);
 		entry = e ? *e : 0;
 	}
-	return entry & ~SENTINEL_ADDR_CHUNK;
+	return entry & SENTINEL_ADDR_ID;
 }
 
 /* A global function `name`(gen, w0..w3) walking the IPv6 half of `table`. */

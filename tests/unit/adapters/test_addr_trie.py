@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from sentinel_adapters.ebpf.addr_trie import CHUNK, CHUNK_HEADER, MAX_CHUNKS, build_address_table
+from sentinel_adapters.ebpf.addr_trie import CHECK, CHUNK, CHUNK_HEADER, ID, MAX_CHUNKS, build_address_table
 
 Values = dict[tuple[int, int], int]
 
@@ -84,21 +84,33 @@ def test_ipv6_chunks_skip_shared_bytes_and_fall_back() -> None:
     v6 = {(0, 0): 7, (net, 64): 1, (net | 0x0500_0000_0000_0009, 128): 2}
     table = build_address_table({}, v6)
     head_entry = table.entries[256 * 256 + 0x2001]
-    assert head_entry & CHUNK
-    first = head_entry & ~CHUNK
+    assert head_entry & CHUNK and head_entry & CHECK  # bytes 2-6 skipped: checked
+    first = head_entry & ID
     assert table.headers[first] == (net >> 72 << 72, 56, 7)
     assert table.pool_chunks == 2
+    second = table.entries[first * 256 + 0x02]
+    assert second & CHUNK and second & CHECK and (second & ID) in table.headers
     assert table.lookup(net | 0x0500_0000_0000_0009, 6) == 2
     assert table.lookup(net | 0x0500_0000_0000_0008, 6) == 1
     assert table.lookup(net ^ (1 << 80), 6) == 7  # differs above the /64: the fallback
     raw = table.header_bytes()
-    prefix, length, fallback = CHUNK_HEADER.unpack_from(raw, first * CHUNK_HEADER.size)
+    prefix, mask, length, fallback = CHUNK_HEADER.unpack_from(raw, first * CHUNK_HEADER.size)
     assert (int.from_bytes(prefix, "big"), length, fallback) == table.headers[first]
+    assert mask == bytes([0xFF] * 7 + [0] * 9)
+
+
+def test_ipv6_chunk_for_the_next_byte_is_not_checked() -> None:
+    # /20 and /24 below 2001::/16: the chunk indexes byte 2, right after the root's two.
+    v6 = {(0x2001_0A00 << 96, 24): 1, (0x2001_0000 << 96, 20): 2}
+    table = build_address_table({}, v6)
+    entry = table.entries[256 * 256 + 0x2001]
+    assert entry & CHUNK and not entry & CHECK and table.headers == {}
+    assert table.lookup(0x2001_0A01 << 96, 6) == 1 and table.lookup(0x2001_0B01 << 96, 6) == 2
 
 
 def test_values_must_leave_the_chunk_bit_free() -> None:
-    with pytest.raises(ValueError, match="15 bits"):
-        build_address_table({(0, 0): CHUNK}, {})
+    with pytest.raises(ValueError, match="14 bits"):
+        build_address_table({(0, 0): ID + 1}, {})
 
 
 def test_more_chunks_than_the_kernel_holds_are_refused() -> None:

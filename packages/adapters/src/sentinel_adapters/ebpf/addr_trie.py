@@ -4,14 +4,14 @@ A table answers "value of the longest rule prefix containing this address" in a 
 It is one u16 array cut into 256-entry chunks: chunks 0-255 are the IPv4 root and 256-511 the
 IPv6 root (65,536 entries each, by the address's top 16 bits); the rest is a pool of chunks both
 families draw from. An entry is a value, or ``CHUNK | c``: continue in chunk ``c`` with the next
-address byte. Prefixes are painted over the entries they cover, shortest first, so every read
-already holds the longest match so far.
+address byte (``CHUNK | CHECK | c``: chunk ``c`` skips bytes, below). Prefixes are painted over
+the entries they cover, shortest first, so every read already holds the longest match so far.
 
 - IPv4 (DIR-16-8-8): a chunk for the third byte below a root entry, one for the fourth below
   that.
-- IPv6: chunks are path-compressed. A chunk may index any later byte (``check_len // 8``); its
-  header (``struct sentinel_addr_chunk``) holds the bits before that byte every address reaching
-  it must share, and the match (``fallback``) of one that does not.
+- IPv6: chunks are path-compressed. A chunk may index any later byte (``check_len // 8``); if
+  that skips bytes, its header (``struct sentinel_addr_chunk``) holds the bits before that byte
+  every address reaching it must share, and the match (``fallback``) of one that does not.
 
 Every chunk paints a prefix or branches into two chunks or more, so n prefixes need at most 2n
 chunks: the pool's 8,192 hold any 4,096 rule prefixes.
@@ -25,15 +25,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 CHUNK = 0x8000  # SENTINEL_ADDR_CHUNK
+CHECK = 0x4000  # SENTINEL_ADDR_CHECK
+ID = 0x3FFF  # SENTINEL_ADDR_ID: a chunk number or a value
 V4_ROOT, V6_ROOT = 0, 256  # the first chunk of each family's root
 MAX_CHUNKS = 8192  # SENTINEL_ADDR_MAX_CHUNKS
 CHUNKS = 512 + MAX_CHUNKS  # SENTINEL_ADDR_CHUNKS: chunk slots per generation
 ENTRIES = CHUNKS * 256  # SENTINEL_ADDR_ENTRIES
 V6_HOPS = 14  # SENTINEL_ADDR_V6_HOPS
 
-# struct sentinel_addr_chunk {u32 prefix[4] (network order); u8 check_len; u8 _pad; u16 fallback}
-CHUNK_HEADER_FIELDS = {"prefix": (0, "16s"), "check_len": (16, "B"), "_pad": (17, "x"), "fallback": (18, "H")}
-CHUNK_HEADER = struct.Struct("<16sBxH")
+# struct sentinel_addr_chunk {u32 prefix[4], mask[4] (network order); u8 check_len; u8 _pad;
+# u16 fallback}
+CHUNK_HEADER_FIELDS = {
+    "prefix": (0, "16s"),
+    "mask": (16, "16s"),
+    "check_len": (32, "B"),
+    "_pad": (33, "x"),
+    "fallback": (34, "H"),
+}
+CHUNK_HEADER = struct.Struct("<16s16sBxH")
 
 Prefix = tuple[int, int]  # (network address as int, prefix length)
 
@@ -56,8 +65,14 @@ class AddressTable:
         """``struct sentinel_addr_chunk`` per chunk slot up to the last one used (zeros: none)."""
         out = bytearray(CHUNK_HEADER.size * (len(self.entries) // 256))
         for chunk, (prefix, length, fallback) in self.headers.items():
-            offset = chunk * CHUNK_HEADER.size
-            CHUNK_HEADER.pack_into(out, offset, prefix.to_bytes(16, "big"), length, fallback)
+            CHUNK_HEADER.pack_into(
+                out,
+                chunk * CHUNK_HEADER.size,
+                prefix.to_bytes(16, "big"),
+                _mask(length, 128).to_bytes(16, "big"),
+                length,
+                fallback,
+            )
         return bytes(out)
 
     def lookup(self, address: int, version: int) -> int:
@@ -67,18 +82,21 @@ class AddressTable:
             for shift in (8, 0):
                 if not entry & CHUNK:
                     break
-                entry = self.entries[(entry & ~CHUNK) * 256 + ((address >> shift) & 0xFF)]
-            return entry & ~CHUNK
+                entry = self.entries[(entry & ID) * 256 + ((address >> shift) & 0xFF)]
+            return entry & ID
         entry = self.entries[V6_ROOT * 256 + (address >> 112)]
+        position = 16  # bits consumed
         for _ in range(V6_HOPS):
             if not entry & CHUNK:
                 break
-            chunk = entry & ~CHUNK
-            prefix, length, fallback = self.headers[chunk]
-            if address & _mask(length, 128) != prefix:
-                return fallback
-            entry = self.entries[chunk * 256 + ((address >> (120 - length)) & 0xFF)]
-        return entry & ~CHUNK
+            chunk = entry & ID
+            if entry & CHECK:
+                prefix, position, fallback = self.headers[chunk]
+                if address & _mask(position, 128) != prefix:
+                    return fallback
+            entry = self.entries[chunk * 256 + ((address >> (120 - position)) & 0xFF)]
+            position += 8
+        return entry & ID
 
 
 def _mask(length: int, width: int) -> int:
@@ -93,7 +111,7 @@ class _Builder:
     def __init__(self) -> None:
         self.root = array("H", bytes(2 * 512 * 256))
         self.pool: list[array[int]] = []
-        self.headers: dict[int, tuple[int, int, int]] = {}
+        self.headers: dict[int, tuple[int, int, int]] = {}  # checked chunks only
 
     def new_chunk(self, inherited: int) -> tuple[int, array[int]]:
         if len(self.pool) == MAX_CHUNKS:
@@ -132,16 +150,19 @@ class _Builder:
                 below.setdefault(address >> 112, []).append(((address, length), value))
         for head, prefixes in sorted(below.items()):
             slot = V6_ROOT * 256 + head
-            self.root[slot] = CHUNK | self._v6_chunk(prefixes, self.root[slot])
+            self.root[slot] = self._v6_chunk(prefixes, self.root[slot], 16)
 
-    def _v6_chunk(self, prefixes: list[tuple[Prefix, int]], fallback: int) -> int:
-        """A chunk for ``prefixes`` (shortest first, all sharing the bits above it, all longer
-        than its parent's byte), falling back to ``fallback``; returns its number."""
+    def _v6_chunk(self, prefixes: list[tuple[Prefix, int]], fallback: int, position: int) -> int:
+        """A chunk for ``prefixes`` (shortest first, all sharing the ``position`` bits the walk
+        has consumed, all longer), falling back to ``fallback``; returns the entry pointing to it."""
         # Index the deepest byte all of them still share and none of them ends above.
         shared = _common_prefix_len([p for p, _ in prefixes])
         check_len = min(shared, prefixes[0][0][1] - 1) // 8 * 8
         chunk, entries = self.new_chunk(fallback)
-        self.headers[chunk] = (prefixes[0][0][0] & _mask(check_len, 128), check_len, fallback)
+        ref = CHUNK | chunk
+        if check_len > position:  # bytes skipped: the walk must check them
+            self.headers[chunk] = (prefixes[0][0][0] & _mask(check_len, 128), check_len, fallback)
+            ref |= CHECK
         shift = 120 - check_len
         longer: dict[int, list[tuple[Prefix, int]]] = {}
         for (address, length), value in prefixes:
@@ -150,8 +171,8 @@ class _Builder:
             else:
                 longer.setdefault((address >> shift) & 0xFF, []).append(((address, length), value))
         for byte, group in sorted(longer.items()):
-            entries[byte] = CHUNK | self._v6_chunk(group, entries[byte])
-        return chunk
+            entries[byte] = self._v6_chunk(group, entries[byte], check_len + 8)
+        return ref
 
     def table(self) -> AddressTable:
         entries = self.root
@@ -162,8 +183,8 @@ class _Builder:
 
 def _shortest_first(values: Mapping[Prefix, int]) -> list[tuple[Prefix, int]]:
     for value in values.values():
-        if not 0 <= value < CHUNK:
-            raise ValueError(f"address table value {value} does not fit 15 bits")
+        if not 0 <= value <= ID:
+            raise ValueError(f"address table value {value} does not fit 14 bits")
     return sorted(values.items(), key=lambda item: item[0][1])
 
 
@@ -180,8 +201,8 @@ def _common_prefix_len(prefixes: list[Prefix]) -> int:
 
 def build_address_table(v4: Mapping[Prefix, int], v6: Mapping[Prefix, int]) -> AddressTable:
     """The table mapping each address to the value of its longest prefix in ``v4`` / ``v6``
-    ((network address, prefix length) -> value below CHUNK; an address no prefix contains maps
-    to 0). Raises ValueError when the prefixes need more chunks than the kernel holds."""
+    ((network address, prefix length) -> value up to ID; an address no prefix contains maps to
+    0). Raises ValueError when the prefixes need more chunks than the kernel holds."""
     builder = _Builder()
     builder.add_v4(v4)
     builder.add_v6(v6)

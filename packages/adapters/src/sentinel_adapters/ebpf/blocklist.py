@@ -39,7 +39,22 @@ class BpfBlocklist(Blocklist):
     def _map(self, network: IpNetwork) -> str:
         return "fw_block_v4" if network.version == 4 else "fw_block_v6"
 
+    def _set_active(self, version: int, active: bool) -> None:
+        """``fw_block_active``: the program skips the lookup of a family whose flag is 0."""
+        flags = self._obj.map("fw_block_active")
+        flags.update(struct.pack("<I", 0 if version == 4 else 1), struct.pack("<I", active))
+
+    def _deactivate_if_empty(self, version: int) -> None:
+        lpm = self._obj.map("fw_block_v4" if version == 4 else "fw_block_v6")
+        if next(lpm.keys(), None) is not None:
+            return
+        self._set_active(version, False)
+        # Another writer may have set the flag and inserted since the look: set it again.
+        if next(lpm.keys(), None) is not None:
+            self._set_active(version, True)
+
     def block(self, network: IpNetwork) -> None:
+        self._set_active(network.version, True)  # before the entry: no window where it is skipped
         self._obj.map(self._map(network)).update(lpm_key(network), b"\x01")
         self._networks.add(network)
 
@@ -49,13 +64,17 @@ class BpfBlocklist(Blocklist):
         for network in networks:
             by_map.setdefault(self._map(network), []).append(network)
         for name, group in by_map.items():
+            self._set_active(group[0].version, True)
             keys = [lpm_key(n) for n in group]
             self._obj.map(name).update_batch(keys, [b"\x01"] * len(keys))
             self._networks.update(group)
 
     def unblock(self, network: IpNetwork) -> bool:
         self._networks.discard(network)
-        return self._obj.map(self._map(network)).delete(lpm_key(network))
+        deleted = self._obj.map(self._map(network)).delete(lpm_key(network))
+        if deleted:
+            self._deactivate_if_empty(network.version)
+        return deleted
 
     def networks(self) -> set[IpNetwork]:
         return set(self._networks)

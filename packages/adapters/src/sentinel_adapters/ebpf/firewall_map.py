@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from sentinel_adapters.ebpf import codec
 from sentinel_adapters.ebpf.addr_trie import CHUNKS, ENTRIES
+from sentinel_adapters.ebpf.blocklist import BpfBlocklist
 from sentinel_adapters.ebpf.firewall_compiler import (
     MAX_ADDR_CLASSES,
     MAX_IFACES,
@@ -26,7 +27,6 @@ from sentinel_adapters.ebpf.firewall_compiler import (
     CompiledFirewall,
     compile_policy,
     encode_bitmap,
-    lpm_key,
 )
 from sentinel_adapters.ebpf.frames import build_frame
 from sentinel_adapters.ebpf.loader import BpfObject
@@ -158,12 +158,10 @@ class BpfFirewallMap(FirewallMap):
 
     def blocklist(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
         """Drop every packet from ``network`` before any rule (the IPS enforcement point)."""
-        name = "fw_block_v4" if network.version == 4 else "fw_block_v6"
-        self._obj.map(name).update(lpm_key(network), b"\x01")
+        BpfBlocklist(self._obj).block(network)
 
     def unblocklist(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-        name = "fw_block_v4" if network.version == 4 else "fw_block_v6"
-        return self._obj.map(name).delete(lpm_key(network))
+        return BpfBlocklist(self._obj).unblock(network)
 
     def apply(self, policy: FirewallPolicy) -> None:
         """Install ``policy`` atomically (see the module docstring)."""
