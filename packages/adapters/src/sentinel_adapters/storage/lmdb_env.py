@@ -13,21 +13,32 @@ Settings, and why:
 
 Why a full map needs care: LMDB never overwrites a page of the last committed snapshot, and pages
 freed by a commit are reusable only after the *next* commit. Even a delete copies a leaf and its
-branch pages, so a map with no reusable page left cannot delete anything and stays stuck. Hence
-writes go through :meth:`LmdbEnvironment.write`, which never raises because storage is full:
+branch pages, so a map with no allocatable page left cannot delete anything and stays stuck for
+good (seen with a 1 MiB map: one batch of alerts took the map from under the headroom limit to its
+last page, and from then on every write and every eviction failed). Hence writes go through
+:meth:`LmdbEnvironment.write`, which never raises because storage is full:
 
 1. headroom: before each write, when the B-trees use more pages than
    ``min(high_watermark * map, map - reserve_pages)``, the registered evictors (alerts, then audit
    entries; rules are never evicted) delete their oldest records, 32 at first and doubling up to
-   512 per commit, until the trees are under ``min(low_watermark * map, that limit - reserve/2)``.
-   The reserve keeps room for the evictions themselves, even in a map of a few hundred KiB where
-   the previous snapshot and the free list take a third of the map;
-2. the work runs in one write transaction;
-3. on ``MapFullError`` or ``ENOSPC`` (a batch larger than the headroom, or readers pinning old
-   pages) the transaction is aborted, nothing half-written; the evictors delete a chunk twice (two
-   commits, so the first one's pages become reusable) and the work is retried, at most
-   ``max_attempts`` times, the chunk doubling from 32 each time; a chunk whose delete itself does
-   not fit is retried as 4, then 1 record. After that the write is dropped and counted.
+   512 per commit, until the trees are under ``min(low_watermark * map, that limit - reserve/2)``;
+2. the work runs in one write transaction, which commits only if ``reserve_pages`` pages are still
+   allocatable afterwards (asked of LMDB, :mod:`._page_reserve`: the B-tree counts above do not see
+   free-list pages, nor pages pinned by the previous commit or by readers). The reserve is what
+   the evictions of the next write run on;
+3. on ``MapFullError``, a reserve not left, or ``ENOSPC`` (a batch larger than the headroom, or
+   readers pinning old pages) the transaction is aborted, nothing half-written; the evictors
+   delete a chunk twice (two commits, so the first one's pages become reusable) and the work is
+   retried, at most ``max_attempts`` times, the chunk doubling from 32 each time; a chunk whose
+   delete itself does not fit is retried as 4, then 1 record. After that the write is dropped and
+   counted;
+4. should not even one record fit to be deleted, the eviction is tried again once no read
+   transaction of the process is open (their snapshots may be what pins the pages; every read
+   passes :mod:`._txn_gate`, and the wait gives up after ``GROW_WAIT_SECONDS``). If it still does
+   not fit (a map filled by an earlier version, which kept no reserve), the map is grown once, to
+   ``map_size + reserve_pages`` pages, which is safe only while no transaction is open (LMDB
+   remaps the file). That is the one deliberate exception to ``map_size`` as the file's bound; the
+   headroom still plans with ``map_size``.
 
 The first time storage fills, ``on_storage_full(reason)`` is called once (``map_full`` or
 ``disk_full``) so the application can raise one alert; ``stats()`` keeps counting afterwards.
@@ -43,6 +54,9 @@ from typing import Any, TypeVar
 
 import lmdb
 
+from sentinel_adapters.storage._page_reserve import leaves_reserve
+from sentinel_adapters.storage._txn_gate import TxnGate
+
 T = TypeVar("T")
 DATABASES = ("alerts", "alert_ids", "audit", "rule_changes", "rules", "meta")
 DEFAULT_MAP_SIZE = 1 << 30  # 1 GiB of address space; the file only grows as pages are used
@@ -54,10 +68,22 @@ FALLBACK_CHUNKS = (4, 1)  # when deleting a chunk itself needs more pages than a
 # LMDB reports a short write as EIO, not ENOSPC: a failed write with less free space than this on
 # the file system is taken as a full disk.
 DISK_FULL_BELOW = 1 << 20
-_COUNTERS = ("map_full_errors", "disk_full_errors", "write_errors", "writes_dropped", "headroom_evictions")
+GROW_WAIT_SECONDS = 5.0  # how long growing the map waits for open read transactions to end
+_COUNTERS = (
+    "map_full_errors",
+    "disk_full_errors",
+    "write_errors",
+    "writes_dropped",
+    "headroom_evictions",
+    "map_grown",
+)
 
 # An evictor deletes up to ``limit`` of its oldest records inside ``txn`` and says how many.
 Evictor = Callable[[Any, int], int]
+
+
+class _ReserveTakenError(Exception):
+    """The work fitted, but took pages the next transaction needs: handled like a full map."""
 
 
 class StorageError(OSError):
@@ -106,10 +132,14 @@ class LmdbEnvironment:
         if self._map_pages() < MIN_MAP_PAGES:
             self._env.close()
             raise ValueError(f"map_size {map_size} is below the minimum of {MIN_MAP_PAGES} pages")
+        # The bound the headroom plans with, even after the map was grown once (policy step 4).
+        self._configured_pages = max(map_size // self._page, MIN_MAP_PAGES)
         self._high, self._low, self._reserve = high_watermark, low_watermark, reserve_pages
         self._max_attempts = max_attempts
         self._on_storage_full = on_storage_full
         self._write_lock = threading.RLock()
+        self._gate = TxnGate()
+        self._eviction_found_no_room = False
         self._dbs: dict[str, Any] = {}
         self._evictors: list[tuple[int, str, Evictor]] = []
         self._evicted: dict[str, int] = {}
@@ -117,6 +147,7 @@ class LmdbEnvironment:
         self._reported = False
         self._disk_cap_pages: int | None = None
         self._counters["stale_readers_cleared"] = self.reader_check()
+        self._probe_db = self.database("meta")  # the reserve is probed in here, never committed
 
     # --- handles ----------------------------------------------------------------------------
 
@@ -131,8 +162,8 @@ class LmdbEnvironment:
 
     @contextmanager
     def read(self) -> Iterator[Any]:
-        """A read-only snapshot; readers never block the writer (or each other)."""
-        with self._env.begin() as txn:
+        """A read-only snapshot; readers never block the writer (or each other), only a map resize."""
+        with self._gate.shared(), self._env.begin() as txn:
             yield txn
 
     def add_evictor(self, name: str, priority: int, evict: Evictor) -> None:
@@ -158,14 +189,18 @@ class LmdbEnvironment:
                 try:
                     with self._env.begin(write=True) as txn:
                         result = work(txn)
+                        if not leaves_reserve(self._env, txn, self._probe_db, self._reserve, self._page):
+                            raise _ReserveTakenError
                     return result
-                except lmdb.MapFullError:
+                except (lmdb.MapFullError, _ReserveTakenError):
                     self._full("map_full")
                 except lmdb.DiskError:
                     self._full("disk_full")
                 except lmdb.MapResizedError:
-                    self._env.set_mapsize(0)  # another process grew the map: adopt its size
-                    continue
+                    if self._resize(0):  # another process grew the map: adopt its size
+                        continue
+                    self._counters["write_errors"] += 1
+                    break
                 except lmdb.Error:
                     if not self._disk_nearly_full():
                         self._counters["write_errors"] += 1
@@ -210,8 +245,11 @@ class LmdbEnvironment:
             try:
                 with self._env.begin(write=True) as txn:
                     removed = evict(txn, limit)
-            except (lmdb.MapFullError, lmdb.DiskError):
+            except lmdb.MapFullError:
+                self._eviction_found_no_room = True
                 return 0  # even this delete needs pages: the caller retries with a smaller chunk
+            except lmdb.DiskError:
+                return 0
             except lmdb.Error:
                 if not self._disk_nearly_full():
                     self._counters["write_errors"] += 1
@@ -223,11 +261,47 @@ class LmdbEnvironment:
 
     def _evict(self, first_chunk: int) -> int:
         """Evict one chunk, shrinking it while the delete itself does not fit; 0 if nothing went."""
+        self._eviction_found_no_room = False
+        removed = self._evict_shrinking(first_chunk)
+        if not removed and self._eviction_found_no_room:
+            removed = self._evict_alone()
+        return removed
+
+    def _evict_shrinking(self, first_chunk: int) -> int:
         for chunk in (first_chunk, *(c for c in FALLBACK_CHUNKS if c < first_chunk)):
             removed = self._evict_once(chunk)
             if removed:
                 return removed
         return 0
+
+    def _evict_alone(self) -> int:
+        """Policy step 4: evict one record with no reader in the way, growing the map if need be.
+
+        Readers' snapshots may be what pins the pages; once they are closed the delete often
+        fits, and the map grows only when it still does not.
+        """
+        if self._gate.held_here():
+            return 0  # this thread's own snapshot is open: waiting for it would never end
+        with self._gate.exclusive(GROW_WAIT_SECONDS) as alone:
+            if not alone:
+                return 0
+            self._eviction_found_no_room = False
+            removed = self._evict_shrinking(FALLBACK_CHUNKS[-1])
+            grown = (self._configured_pages + self._reserve) * self._page
+            if removed or not self._eviction_found_no_room or self._map_pages() * self._page >= grown:
+                return removed
+            self._env.set_mapsize(grown)
+            self._counters["map_grown"] += 1
+            return self._evict_shrinking(FALLBACK_CHUNKS[-1])
+
+    def _resize(self, map_size: int) -> bool:
+        """``set_mapsize`` once no read transaction of this process is open (0: adopt the file's)."""
+        if self._gate.held_here():
+            return False
+        with self._gate.exclusive(GROW_WAIT_SECONDS) as alone:
+            if alone:
+                self._env.set_mapsize(map_size)
+            return alone
 
     def _ensure_headroom(self) -> None:
         if not self._evictors:
@@ -254,8 +328,8 @@ class LmdbEnvironment:
         return int(self._env.info()["map_size"]) // self._page
 
     def _capacity_pages(self) -> int:
-        """Pages writes may use: the map, or the file's size while the disk is full."""
-        pages = self._map_pages()
+        """Pages writes may use: the configured map, or the file's size while the disk is full."""
+        pages = min(self._map_pages(), self._configured_pages)
         if self._disk_cap_pages is not None:
             free = self._free_disk_bytes()
             if free is not None and free >= 4 * DISK_FULL_BELOW:
@@ -268,7 +342,7 @@ class LmdbEnvironment:
         """Pages held by the B-trees (meta pages included; free pages are reusable, so excluded)."""
         stat = self._env.stat()
         used = 2 + stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
-        with self._env.begin() as txn:
+        with self.read() as txn:
             for db in self._dbs.values():
                 stat = txn.stat(db)
                 used += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
