@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from sentinel_adapters.storage import LmdbAlertStore, LmdbAuditLog, LmdbEnvironment, LmdbRuleStore
 from sentinel_domain.alert import Alert, alert_id
 from sentinel_ports.alert_store import AlertQuery
@@ -130,3 +132,28 @@ def test_a_map_left_full_by_an_earlier_version_is_grown_once_and_recovers(tmp_pa
     assert all(store.append(alerts(30_000 + 10 * n, 10)) == 10 for n in range(300))
     assert env.stats()["map_grown"] == 1  # once
     env.close()
+
+
+def test_a_roomy_map_skips_the_reserve_probe_a_nearly_full_one_runs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe (a child transaction aborted on every write) runs only once the file's end is
+    near the map's: until then the pages past it leave the reserve beyond doubt."""
+    from sentinel_adapters.storage import lmdb_env
+
+    probes: list[int] = []
+    real = lmdb_env.leaves_reserve
+
+    def counting(*args: object) -> bool:
+        probes.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lmdb_env, "leaves_reserve", counting)
+    roomy = LmdbEnvironment(tmp_path / "roomy", map_size=64 << 20, sync=False)
+    LmdbAlertStore(roomy).append(alerts(0, 200))
+    assert probes == []
+    _env, store = agent_stores(tmp_path / "small")
+    for first in range(0, 3000, 100):
+        store.append(alerts(first, 100))
+    assert probes  # the 1 MiB map's end came near
+    assert store.query(AlertQuery(limit=1)).alerts[0].timestamp_ns == T0 + 2999 * 1000  # newest kept

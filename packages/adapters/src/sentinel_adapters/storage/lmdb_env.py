@@ -68,6 +68,7 @@ FALLBACK_CHUNKS = (4, 1)  # when deleting a chunk itself needs more pages than a
 # LMDB reports a short write as EIO, not ENOSPC: a failed write with less free space than this on
 # the file system is taken as a full disk.
 DISK_FULL_BELOW = 1 << 20
+_PROBE_SLACK_PAGES = 16  # main tree and free-list pages a commit may add besides the trees
 GROW_WAIT_SECONDS = 5.0  # how long growing the map waits for open read transactions to end
 _COUNTERS = (
     "map_full_errors",
@@ -189,7 +190,9 @@ class LmdbEnvironment:
                 try:
                     with self._env.begin(write=True) as txn:
                         result = work(txn)
-                        if not leaves_reserve(self._env, txn, self._probe_db, self._reserve, self._page):
+                        if not self._room_beyond_doubt(txn) and not leaves_reserve(
+                            self._env, txn, self._probe_db, self._reserve, self._page
+                        ):
                             raise _ReserveTakenError
                     return result
                 except (lmdb.MapFullError, _ReserveTakenError):
@@ -337,6 +340,17 @@ class LmdbEnvironment:
             else:
                 pages = min(pages, self._disk_cap_pages)
         return pages
+
+    def _room_beyond_doubt(self, txn: Any) -> bool:
+        """True when ``txn`` surely leaves the reserve, so the probe (a child transaction and its
+        abort, on every write) is skipped while the map is roomy. Pages past the last committed
+        one are never in use, and a transaction cannot have taken more new pages than its trees
+        hold, plus a few for the main tree and the free list."""
+        held = _PROBE_SLACK_PAGES
+        for db in self._dbs.values():
+            stat = txn.stat(db)
+            held += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+        return int(self._env.info()["last_pgno"]) + 1 + held + self._reserve <= self._map_pages()
 
     def used_pages(self) -> int:
         """Pages held by the B-trees (meta pages included; free pages are reusable, so excluded)."""
