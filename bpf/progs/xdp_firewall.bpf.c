@@ -179,17 +179,24 @@ static __always_inline void emit(struct sentinel_packet *p, __u8 action, __u32 r
 	count(SENTINEL_FW_EVENTS_EMITTED);
 }
 
+/* The flag is read per family with a constant key: read once with a computed key, the skipped
+ * and the looked-up paths reached the classifier in states the verifier could not merge (636k
+ * instructions processed instead of 406k). */
 static __always_inline int blocklisted(struct sentinel_packet *p)
 {
-	__u32 family = p->is_ipv6 ? 1 : 0;
-	__u32 *active = bpf_map_lookup_elem(&fw_block_active, &family);
-	if (active && !*active)
-		return 0;
 	if (p->is_ipv6) {
+		__u32 family = 1;
+		__u32 *active = bpf_map_lookup_elem(&fw_block_active, &family);
+		if (active && !*active)
+			return 0;
 		struct sentinel_lpm_v6_key k = {.prefixlen = 128};
 		__builtin_memcpy(k.addr, p->src_key, 16);
 		return bpf_map_lookup_elem(&fw_block_v6, &k) != NULL;
 	}
+	__u32 family = 0;
+	__u32 *active = bpf_map_lookup_elem(&fw_block_active, &family);
+	if (active && !*active)
+		return 0;
 	struct sentinel_lpm_v4_key k = {.prefixlen = 32};
 	__builtin_memcpy(k.addr, p->src_key, 4);
 	return bpf_map_lookup_elem(&fw_block_v4, &k) != NULL;

@@ -6,6 +6,7 @@ Every case runs one frame and checks the verdict and the exact counter deltas it
 import ipaddress
 import struct
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -348,5 +349,18 @@ def test_an_apply_that_fails_midway_does_not_leave_stale_entries_behind(
         monkeypatch.undo()
         fw.apply(first)  # generation 1 again: what it held before the failure
         assert [fw.decide(p).rule_id for p in packets] == ["deny-a", None, None]
+    finally:
+        fw.close()
+
+
+def test_the_verifier_keeps_headroom_below_its_instruction_limit() -> None:
+    """Verifier-processed instructions are deterministic for a kernel and object. The kernel
+    refuses a program past 1M; changes that merge badly (a flag read with a computed key, a walk
+    inlined instead of a global function) have taken xdp_firewall from ~400k to 636k-1M before."""
+    fw = BpfFirewallMap.standalone()
+    try:
+        fdinfo = Path(f"/proc/self/fdinfo/{fw.prog_fd}").read_text().splitlines()
+        processed = int(next(line for line in fdinfo if line.startswith("verified_insns")).split()[1])
+        assert processed < 600_000, f"xdp_firewall needs {processed:,} verifier instructions"
     finally:
         fw.close()
