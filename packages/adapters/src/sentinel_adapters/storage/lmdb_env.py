@@ -23,7 +23,7 @@ last page, and from then on every write and every eviction failed). Hence writes
    entries; rules are never evicted) delete their oldest records, 32 at first and doubling up to
    512 per commit, until the trees are under ``min(low_watermark * map, that limit - reserve/2)``;
 2. the work runs in one write transaction, which commits only if ``reserve_pages`` pages are still
-   allocatable afterwards (asked of LMDB, :mod:`._page_reserve`: the B-tree counts above do not see
+   allocatable afterwards (asked of LMDB, :mod:`.page_reserve`: the B-tree counts above do not see
    free-list pages, nor pages pinned by the previous commit or by readers). The reserve is what
    the evictions of the next write run on;
 3. on ``MapFullError``, a reserve not left, or ``ENOSPC`` (a batch larger than the headroom, or
@@ -54,8 +54,8 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from sentinel_adapters.storage._page_reserve import leaves_reserve
 from sentinel_adapters.storage._txn_gate import TxnGate
+from sentinel_adapters.storage.page_reserve import keeps_reserve
 
 T = TypeVar("T")
 DATABASES = ("alerts", "alert_ids", "audit", "rule_changes", "rules", "meta")
@@ -68,7 +68,6 @@ FALLBACK_CHUNKS = (4, 1)  # when deleting a chunk itself needs more pages than a
 # LMDB reports a short write as EIO, not ENOSPC: a failed write with less free space than this on
 # the file system is taken as a full disk.
 DISK_FULL_BELOW = 1 << 20
-_PROBE_SLACK_PAGES = 16  # main tree and free-list pages a commit may add besides the trees
 GROW_WAIT_SECONDS = 5.0  # how long growing the map waits for open read transactions to end
 _COUNTERS = (
     "map_full_errors",
@@ -190,8 +189,8 @@ class LmdbEnvironment:
                 try:
                     with self._env.begin(write=True) as txn:
                         result = work(txn)
-                        if not self._room_beyond_doubt(txn) and not leaves_reserve(
-                            self._env, txn, self._probe_db, self._reserve, self._page
+                        if not keeps_reserve(
+                            self._env, txn, self._dbs.values(), self._probe_db, self._reserve
                         ):
                             raise _ReserveTakenError
                     return result
@@ -340,17 +339,6 @@ class LmdbEnvironment:
             else:
                 pages = min(pages, self._disk_cap_pages)
         return pages
-
-    def _room_beyond_doubt(self, txn: Any) -> bool:
-        """True when ``txn`` surely leaves the reserve, so the probe (a child transaction and its
-        abort, on every write) is skipped while the map is roomy. Pages past the last committed
-        one are never in use, and a transaction cannot have taken more new pages than its trees
-        hold, plus a few for the main tree and the free list."""
-        held = _PROBE_SLACK_PAGES
-        for db in self._dbs.values():
-            stat = txn.stat(db)
-            held += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
-        return int(self._env.info()["last_pgno"]) + 1 + held + self._reserve <= self._map_pages()
 
     def used_pages(self) -> int:
         """Pages held by the B-trees (meta pages included; free pages are reusable, so excluded)."""

@@ -11,12 +11,34 @@ by this commit, out of reach of the next one.) Costs about 50 µs per write, nex
 fsync of milliseconds.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 import lmdb
 
 _PROBE_KEY = b"\xff\xff.page-reserve-probe."
 _HEADER_ROOM = 64  # a value this much under a page fills one overflow page, whatever the key
+_SLACK_PAGES = 16  # main tree and free-list pages a commit may add besides the trees
+
+
+def keeps_reserve(env: Any, txn: Any, dbs: Iterable[Any], probe_db: Any, pages: int) -> bool:
+    """True if ``txn`` (a write transaction on ``dbs``) leaves ``pages`` pages allocatable: beyond
+    doubt while the map is roomy, else asked of LMDB with a probe in ``probe_db``."""
+    page_size = int(env.stat()["psize"])
+    return surely_leaves_reserve(env, txn, dbs, pages) or leaves_reserve(env, txn, probe_db, pages, page_size)
+
+
+def surely_leaves_reserve(env: Any, txn: Any, dbs: Iterable[Any], pages: int) -> bool:
+    """The probe (a child transaction and its abort, which py-lmdb can stall behind busy readers)
+    is needed only once the file's end nears the map's: pages past the last committed one are
+    never in use, and a transaction cannot have taken more new pages than its trees hold, plus a
+    few for the main tree and the free list."""
+    held = _SLACK_PAGES
+    for db in dbs:
+        stat = txn.stat(db)
+        held += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+    info = env.info()
+    return int(info["last_pgno"]) + 1 + held + pages <= int(info["map_size"]) // int(env.stat()["psize"])
 
 
 def leaves_reserve(env: Any, txn: Any, db: Any, pages: int, page_size: int) -> bool:
