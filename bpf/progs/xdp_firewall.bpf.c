@@ -21,8 +21,10 @@ SENTINEL_ADDR_TABLE(fw_src_addr);
 SENTINEL_ADDR_TABLE(fw_dst_addr);
 SENTINEL_ADDR_CHUNKS_MAP(fw_src_chunks);
 SENTINEL_ADDR_CHUNKS_MAP(fw_dst_chunks);
-SENTINEL_ADDR_V6_LOOKUP(fw_src_class_v6, fw_src_addr, fw_src_chunks)
-SENTINEL_ADDR_V6_LOOKUP(fw_dst_class_v6, fw_dst_addr, fw_dst_chunks)
+SENTINEL_ADDR_WIDE_MAP(fw_src_wide);
+SENTINEL_ADDR_WIDE_MAP(fw_dst_wide);
+SENTINEL_ADDR_V6_LOOKUP(fw_src_class_v6, fw_src_addr, fw_src_chunks, fw_src_wide)
+SENTINEL_ADDR_V6_LOOKUP(fw_dst_class_v6, fw_dst_addr, fw_dst_chunks, fw_dst_wide)
 
 #define BITMAP_ARRAY(name, entries)                                 \
 	struct {                                                    \

@@ -53,6 +53,7 @@ def packet(field: str, address: int, version: int) -> PacketHeader:
         (6, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", range(16, 41)),  # every length, bytes 2-4
         (6, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", range(17, 129, 8)),  # a chunk per byte: 14
         (6, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", range(100, 129, 4)),  # skips to byte 12
+        (6, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", range(17, 60)),  # 43 below a head: wide chunk
     ],
 )
 def test_each_nesting_level_matches_its_own_rule(

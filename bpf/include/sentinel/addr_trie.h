@@ -32,6 +32,9 @@ enum {
 	SENTINEL_ADDR_CHUNKS = 512 + SENTINEL_ADDR_MAX_CHUNKS,
 	SENTINEL_ADDR_ENTRIES = SENTINEL_ADDR_CHUNKS * 256, /* per generation */
 	SENTINEL_ADDR_V6_HOPS = 14,                         /* chunks at bytes 2..15 */
+	SENTINEL_ADDR_WIDE_BASE = 16128, /* root entry ids from here on name wide chunks */
+	SENTINEL_ADDR_MAX_WIDE = 8,      /* wide chunks per generation */
+	SENTINEL_ADDR_WIDE_ENTRIES = SENTINEL_ADDR_MAX_WIDE * 65536, /* per generation */
 };
 
 /* What an IPv6 address must share to enter a chunk. */
@@ -60,6 +63,14 @@ _Static_assert(sizeof(struct sentinel_addr_chunk) == 36, "addr chunk size");
 		__type(value, struct sentinel_addr_chunk);                     \
 	} name SEC(".maps")
 
+#define SENTINEL_ADDR_WIDE_MAP(name)                                           \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                              \
+		__uint(max_entries, 2 * SENTINEL_ADDR_WIDE_ENTRIES);           \
+		__type(key, __u32);                                            \
+		__type(value, __u16);                                          \
+	} name SEC(".maps")
+
 /* Value of the longest prefix containing the IPv4 address `be` (network order). */
 static __always_inline __u32 sentinel_addr_v4(void *table, __u32 gen, __u32 be)
 {
@@ -85,8 +96,8 @@ static __always_inline __u32 sentinel_addr_v4(void *table, __u32 gen, __u32 be)
  *
  * Programs wrap it in a global function (SENTINEL_ADDR_V6_LOOKUP): the verifier then checks the
  * walk once, not once per path through the rest of the program (each hop's exit is a path). */
-static __always_inline __u32 sentinel_addr_v6(void *table, void *chunks, __u32 gen, __u32 w0, __u32 w1,
-					      __u32 w2, __u32 w3)
+static __always_inline __u32 sentinel_addr_v6(void *table, void *chunks, void *wide, __u32 gen, __u32 w0,
+					      __u32 w1, __u32 w2, __u32 w3)
 {
 	__u32 words[4] = {w0, w1, w2, w3};
 	__u8 bytes[16];
@@ -96,6 +107,14 @@ static __always_inline __u32 sentinel_addr_v6(void *table, void *chunks, __u32 g
 	__u16 *e = bpf_map_lookup_elem(table, &index);
 	__u32 entry = e ? *e : 0;
 	__u32 pos = 16; /* address bits the walk has consumed */
+	__u32 id = entry & SENTINEL_ADDR_ID;
+	if ((entry & SENTINEL_ADDR_CHUNK) && id >= SENTINEL_ADDR_WIDE_BASE) {
+		index = (gen & 1) * SENTINEL_ADDR_WIDE_ENTRIES + (id - SENTINEL_ADDR_WIDE_BASE) * 65536 +
+			(bpf_ntohl(w0) & 0xFFFF);
+		e = bpf_map_lookup_elem(wide, &index);
+		entry = e ? *e : 0;
+		pos = 32;
+	}
 	for (int hop = 0; hop < SENTINEL_ADDR_V6_HOPS && (entry & SENTINEL_ADDR_CHUNK); hop++) {
 		__u32 chunk = entry & SENTINEL_ADDR_ID;
 		if (entry & SENTINEL_ADDR_CHECK) {
@@ -117,10 +136,10 @@ static __always_inline __u32 sentinel_addr_v6(void *table, void *chunks, __u32 g
 }
 
 /* A global function `name`(gen, w0..w3) walking the IPv6 half of `table`. */
-#define SENTINEL_ADDR_V6_LOOKUP(name, table, chunks)                                           \
+#define SENTINEL_ADDR_V6_LOOKUP(name, table, chunks, wide)                                     \
 	__attribute__((noinline)) __u32 name(__u32 gen, __u32 w0, __u32 w1, __u32 w2, __u32 w3) \
 	{                                                                                      \
-		return sentinel_addr_v6(&table, &chunks, gen, w0, w1, w2, w3);                 \
+		return sentinel_addr_v6(&table, &chunks, &wide, gen, w0, w1, w2, w3);          \
 	}
 
 #endif

@@ -7,7 +7,17 @@ import random
 
 import pytest
 
-from sentinel_adapters.ebpf.addr_trie import CHECK, CHUNK, CHUNK_HEADER, ID, MAX_CHUNKS, build_address_table
+from sentinel_adapters.ebpf.addr_trie import (
+    CHECK,
+    CHUNK,
+    CHUNK_HEADER,
+    ID,
+    MAX_CHUNKS,
+    MAX_WIDE,
+    WIDE_BASE,
+    WIDE_MIN_PREFIXES,
+    build_address_table,
+)
 
 Values = dict[tuple[int, int], int]
 
@@ -120,3 +130,27 @@ def test_more_chunks_than_the_kernel_holds_are_refused() -> None:
         build_address_table(v4, {})
     del v4[(((MAX_CHUNKS // 2) << 16) | 0x0101, 32)]
     assert build_address_table(v4, {}).pool_chunks == MAX_CHUNKS
+
+
+def test_a_head_dense_with_prefixes_gets_a_wide_chunk() -> None:
+    rng = random.Random(11)
+    head = 0xFD00 << 112
+    v6 = {(0, 0): 1}
+    while len(v6) < WIDE_MIN_PREFIXES + 20:
+        length = rng.choice([17, 24, 32, 33, 48, 64, 128])
+        address = head | rng.getrandbits(112)
+        v6[(address & (((1 << length) - 1) << (128 - length)), length)] = len(v6) + 1
+    v6[(0x2001 << 112, 32)] = 99  # a quiet head keeps byte chunks
+    table = build_address_table({}, v6)
+    entry = table.entries[256 * 256 + 0xFD00]
+    assert entry & CHUNK and (entry & ID) == WIDE_BASE and len(table.wide) == 1
+    assert not (table.entries[256 * 256 + 0x2001] & ID) >= WIDE_BASE
+    assert len(table.wide_bytes()) == 2 * 65536
+    for address in probes(rng, v6, 128):
+        assert table.lookup(address, 6) == longest_match(v6, address, 128), hex(address)
+
+
+def test_only_the_busiest_heads_get_wide_chunks() -> None:
+    v6 = {((head << 112) | (n << 80), 48): n + 1 for head in range(1, MAX_WIDE + 3) for n in range(40)}
+    table = build_address_table({}, v6)
+    assert len(table.wide) == MAX_WIDE

@@ -11,7 +11,10 @@ the entries they cover, shortest first, so every read already holds the longest 
   that.
 - IPv6: chunks are path-compressed. A chunk may index any later byte (``check_len // 8``); if
   that skips bytes, its header (``struct sentinel_addr_chunk``) holds the bits before that byte
-  every address reaching it must share, and the match (``fallback``) of one that does not.
+  every address reaching it must share, and the match (``fallback``) of one that does not. The
+  busiest heads (at least ``WIDE_MIN_PREFIXES`` prefixes below them, ``MAX_WIDE`` at most) get a
+  *wide* chunk instead, indexed by bits 16-31 at once, so a walk through a head dense with rule
+  prefixes does not go byte by byte (``CHUNK | WIDE_BASE + w`` in the root).
 
 Every chunk paints a prefix or branches into two chunks or more, so n prefixes need at most 2n
 chunks: the pool's 8,192 hold any 4,096 rule prefixes.
@@ -32,6 +35,10 @@ MAX_CHUNKS = 8192  # SENTINEL_ADDR_MAX_CHUNKS
 CHUNKS = 512 + MAX_CHUNKS  # SENTINEL_ADDR_CHUNKS: chunk slots per generation
 ENTRIES = CHUNKS * 256  # SENTINEL_ADDR_ENTRIES
 V6_HOPS = 14  # SENTINEL_ADDR_V6_HOPS
+WIDE_BASE = 16128  # SENTINEL_ADDR_WIDE_BASE
+MAX_WIDE = 8  # SENTINEL_ADDR_MAX_WIDE
+WIDE_ENTRIES = MAX_WIDE * 65536  # SENTINEL_ADDR_WIDE_ENTRIES
+WIDE_MIN_PREFIXES = 32  # below this many prefixes under a head, byte chunks cost little
 
 # struct sentinel_addr_chunk {u32 prefix[4], mask[4] (network order); u8 check_len; u8 _pad;
 # u16 fallback}
@@ -53,6 +60,10 @@ class AddressTable:
 
     entries: array[int]  # 'H': 512 root chunks, then the pool
     headers: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # chunk -> (prefix, len, fallback)
+    wide: list[array[int]] = field(default_factory=list)  # 'H' x 65,536 each
+
+    def wide_bytes(self) -> bytes:
+        return b"".join(chunk.tobytes() for chunk in self.wide)
 
     @property
     def pool_chunks(self) -> int:
@@ -86,6 +97,9 @@ class AddressTable:
             return entry & ID
         entry = self.entries[V6_ROOT * 256 + (address >> 112)]
         position = 16  # bits consumed
+        if entry & CHUNK and (entry & ID) >= WIDE_BASE:
+            entry = self.wide[(entry & ID) - WIDE_BASE][(address >> 96) & 0xFFFF]
+            position = 32
         for _ in range(V6_HOPS):
             if not entry & CHUNK:
                 break
@@ -112,6 +126,7 @@ class _Builder:
         self.root = array("H", bytes(2 * 512 * 256))
         self.pool: list[array[int]] = []
         self.headers: dict[int, tuple[int, int, int]] = {}  # checked chunks only
+        self.wide: list[array[int]] = []
 
     def new_chunk(self, inherited: int) -> tuple[int, array[int]]:
         if len(self.pool) == MAX_CHUNKS:
@@ -148,9 +163,28 @@ class _Builder:
                 _paint(self.root, V6_ROOT * 256 + (address >> 112), 1 << (16 - length), value)
             else:
                 below.setdefault(address >> 112, []).append(((address, length), value))
+        busiest = sorted(below, key=lambda head: (-len(below[head]), head))[:MAX_WIDE]
+        wide_heads = {head for head in busiest if len(below[head]) >= WIDE_MIN_PREFIXES}
         for head, prefixes in sorted(below.items()):
             slot = V6_ROOT * 256 + head
-            self.root[slot] = self._v6_chunk(prefixes, self.root[slot], 16)
+            if head in wide_heads:
+                self.root[slot] = CHUNK | (WIDE_BASE + self._wide_chunk(prefixes, self.root[slot]))
+            else:
+                self.root[slot] = self._v6_chunk(prefixes, self.root[slot], 16)
+
+    def _wide_chunk(self, prefixes: list[tuple[Prefix, int]], inherited: int) -> int:
+        """A wide chunk for one head's ``prefixes`` (shortest first); returns its number."""
+        entries = array("H", [inherited]) * 65536
+        longer: dict[int, list[tuple[Prefix, int]]] = {}
+        for (address, length), value in prefixes:
+            if length <= 32:
+                _paint(entries, (address >> 96) & 0xFFFF, 1 << (32 - length), value)
+            else:
+                longer.setdefault((address >> 96) & 0xFFFF, []).append(((address, length), value))
+        for index, group in sorted(longer.items()):
+            entries[index] = self._v6_chunk(group, entries[index], 32)
+        self.wide.append(entries)
+        return len(self.wide) - 1
 
     def _v6_chunk(self, prefixes: list[tuple[Prefix, int]], fallback: int, position: int) -> int:
         """A chunk for ``prefixes`` (shortest first, all sharing the ``position`` bits the walk
@@ -178,7 +212,7 @@ class _Builder:
         entries = self.root
         for chunk in self.pool:
             entries += chunk
-        return AddressTable(entries, self.headers)
+        return AddressTable(entries, self.headers, self.wide)
 
 
 def _shortest_first(values: Mapping[Prefix, int]) -> list[tuple[Prefix, int]]:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 
 from sentinel_adapters.ebpf import codec
-from sentinel_adapters.ebpf.addr_trie import CHUNKS, ENTRIES
+from sentinel_adapters.ebpf.addr_trie import CHUNKS, ENTRIES, WIDE_ENTRIES
 from sentinel_adapters.ebpf.blocklist import BpfBlocklist
 from sentinel_adapters.ebpf.firewall_compiler import (
     MAX_ADDR_CLASSES,
@@ -44,6 +44,8 @@ _SIZES = {
     "fw_dst_addr": ENTRIES,
     "fw_src_chunks": CHUNKS,
     "fw_dst_chunks": CHUNKS,
+    "fw_src_wide": WIDE_ENTRIES,
+    "fw_dst_wide": WIDE_ENTRIES,
     "fw_src_bits": MAX_ADDR_CLASSES,
     "fw_dst_bits": MAX_ADDR_CLASSES,
     "fw_proto_class": 256,
@@ -227,6 +229,7 @@ class BpfFirewallMap(FirewallMap):
         for field, class_bits, table in (("src", c.src_bits, c.src_table), ("dst", c.dst_bits, c.dst_table)):
             array(f"fw_{field}_bits", blob(class_bits, field))
             array(f"fw_{field}_chunks", table.header_bytes())
+            array(f"fw_{field}_wide", table.wide_bytes())
             array(f"fw_{field}_addr", table.table_bytes())
         # Slot 0: interfaces not listed; each listed interface gets its own slot.
         listed = sorted(index for index in c.iface if index)
