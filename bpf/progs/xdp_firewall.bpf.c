@@ -363,7 +363,8 @@ int xdp_firewall(struct xdp_md *ctx)
 		if (default_drop) {
 			count(SENTINEL_FW_DROPPED);
 			emit(&p, SENTINEL_ACTION_DROP, SENTINEL_NO_RULE, SENTINEL_FLAG_DEFAULT_POLICY | gen_flag);
-			write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP, gen);
+			if (sw && (sw->flags & SENTINEL_FW_META_ON_DROP))
+				write_meta(ctx, &p, SENTINEL_NO_RULE, SENTINEL_ACTION_DROP, gen);
 			return XDP_DROP;
 		}
 		count(SENTINEL_FW_PASSED);
@@ -379,7 +380,8 @@ int xdp_firewall(struct xdp_md *ctx)
 	if (action == SENTINEL_ACTION_DROP) {
 		count(SENTINEL_FW_DROPPED);
 		emit(&p, SENTINEL_ACTION_DROP, rule, gen_flag);
-		write_meta(ctx, &p, rule, SENTINEL_ACTION_DROP, gen);
+		if (sw && (sw->flags & SENTINEL_FW_META_ON_DROP))
+			write_meta(ctx, &p, rule, SENTINEL_ACTION_DROP, gen);
 		return XDP_DROP;
 	}
 	if (action == SENTINEL_ACTION_LOG) {

@@ -84,6 +84,7 @@ def test_every_packet_is_judged_by_the_old_or_the_new_rule_set() -> None:
         for _ in range(32)
     ]
     fw = BpfFirewallMap.standalone()
+    fw.report_drops_in_metadata()  # the sender reads the rule and generation of drops too
     fw.apply(policies[0])
     # Version v can be seen from the moment apply(v) is called until apply(v + 1) returns.
     windows = [[0.0, float("inf")] for _ in policies]

@@ -69,7 +69,13 @@ _Static_assert(sizeof(struct sentinel_fw_iface_key) == 8, "iface key size");
 /* The one word a reload flips: which generation packets are classified with. */
 struct sentinel_fw_switch {
 	__u32 active;
-	__u32 _pad;
+	__u32 flags; /* enum sentinel_fw_switch_flag (xdp_firewall only) */
+};
+
+enum sentinel_fw_switch_flag {
+	/* Write the XDP metadata on drops too. Only test runs read it (a dropped packet never
+	 * reaches TC); it costs a helper call (~8 ns here), so it is off unless asked for. */
+	SENTINEL_FW_META_ON_DROP = 1,
 };
 _Static_assert(sizeof(struct sentinel_fw_switch) == 8, "switch size");
 
