@@ -163,7 +163,7 @@ def test_metadata_carries_rule_index_action_and_parse_results(fw_pass: BpfFirewa
 
 def test_drops_carry_metadata_only_when_a_test_run_asks() -> None:
     """A dropped packet never reaches TC: the program writes no metadata for it (a helper call
-    saved) unless asked to, which ``decide`` does to name the rule that dropped a packet."""
+    saved) unless asked to, which ``decide`` does for its own run to name the rule."""
     fw = make_map("drop")
     try:
         denied = frame("198.18.66.7", "198.18.1.1")
@@ -171,10 +171,12 @@ def test_drops_carry_metadata_only_when_a_test_run_asks() -> None:
             result = prog_test_run(fw.prog_fd, data)
             assert (result.retval, len(result.data_out)) == (XDP_DROP, len(data)), kind
         decision = fw.decide(PacketHeader(A("198.18.66.7"), A("198.18.1.1"), Protocol.UDP, 4000, 53))
-        assert decision.rule_id == "deny-v4"  # decide() turned it on ...
+        assert decision.rule_id == "deny-v4"  # decide() turned it on for its run ...
+        assert len(prog_test_run(fw.prog_fd, denied).data_out) == len(denied)  # ... and off again
+        fw.report_drops_in_metadata()
         result = prog_test_run(fw.prog_fd, denied)
-        assert codec.decode_xdp_meta(result.data_out)[:2] == (0, codec.ACTION_DROP)  # ... for good
-        fw.apply(fw.policy)  # and a reload keeps it
+        assert codec.decode_xdp_meta(result.data_out)[:2] == (0, codec.ACTION_DROP)  # type: ignore[index]
+        fw.apply(fw.policy)  # a reload keeps it
         assert len(prog_test_run(fw.prog_fd, denied).data_out) == len(denied) + codec.XDP_META.size
     finally:
         fw.close()

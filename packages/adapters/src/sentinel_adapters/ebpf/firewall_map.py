@@ -183,11 +183,12 @@ class BpfFirewallMap(FirewallMap):
     def _write_switch(self, active: int) -> None:
         self._obj.map("fw_switch").update(_U32.pack(0), struct.pack("<II", active, self._switch_flags))
 
-    def report_drops_in_metadata(self) -> None:
+    def report_drops_in_metadata(self, on: bool = True) -> None:
         """Have the program write its XDP metadata on drops too, for test runs that read which
-        rule dropped a packet (``decide`` turns it on; it costs the drop path ~8 ns)."""
-        if not self._switch_flags & _META_ON_DROP:
-            self._switch_flags |= _META_ON_DROP
+        rule dropped a packet (it costs the drop path a helper call, ~8 ns here)."""
+        flags = self._switch_flags | _META_ON_DROP if on else self._switch_flags & ~_META_ON_DROP
+        if flags != self._switch_flags:
+            self._switch_flags = flags
             self._write_switch(self._active)
 
     def _write(self, c: CompiledFirewall, rule_count: int, gen: int) -> None:
@@ -268,11 +269,15 @@ class BpfFirewallMap(FirewallMap):
         interface map; otherwise the kernel runs it as arriving on ``lo`` (keep ``lo`` out of the
         map to model "any other interface").
         """
-        self.report_drops_in_metadata()
         no_ports = packet.protocol in (6, 17) and packet.src_port is None
         frame = build_frame(packet, fragment_offset=8 if no_ports else 0)
         index = self._interfaces.get(packet.interface, 0)
-        result = prog_test_run(self.prog_fd, frame, ingress_ifindex=index)
+        reporting = bool(self._switch_flags & _META_ON_DROP)
+        self.report_drops_in_metadata()  # for this run only: a drop's rule is in its metadata
+        try:
+            result = prog_test_run(self.prog_fd, frame, ingress_ifindex=index)
+        finally:
+            self.report_drops_in_metadata(reporting)
         meta = codec.decode_xdp_meta(result.data_out) if len(result.data_out) > len(frame) else None
         if result.retval == XDP_DROP:
             verdict = Verdict.DROP
