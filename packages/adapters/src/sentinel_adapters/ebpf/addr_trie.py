@@ -134,13 +134,22 @@ class _Builder:
         self.pool.append(array("H", [inherited]) * 256)
         return 512 + len(self.pool) - 1, self.pool[-1]
 
-    def add_v4(self, values: Mapping[Prefix, int]) -> None:
+    def paint_root(
+        self, values: Mapping[Prefix, int], root_chunk: int, width: int
+    ) -> dict[int, list[tuple[Prefix, int]]]:
+        """Paint the prefixes of at most 16 bits into a family's root; return the longer ones by
+        head (top 16 bits), shortest first."""
         below: dict[int, list[tuple[Prefix, int]]] = {}
         for (address, length), value in _shortest_first(values):
+            head = address >> (width - 16)
             if length <= 16:
-                _paint(self.root, V4_ROOT * 256 + (address >> 16), 1 << (16 - length), value)
+                _paint(self.root, root_chunk * 256 + head, 1 << (16 - length), value)
             else:
-                below.setdefault(address >> 16, []).append(((address, length), value))
+                below.setdefault(head, []).append(((address, length), value))
+        return below
+
+    def add_v4(self, values: Mapping[Prefix, int]) -> None:
+        below = self.paint_root(values, V4_ROOT, 32)
         for head, prefixes in sorted(below.items()):
             chunk, third = self.new_chunk(self.root[V4_ROOT * 256 + head])
             self.root[V4_ROOT * 256 + head] = CHUNK | chunk
@@ -157,12 +166,7 @@ class _Builder:
                     _paint(fourth, address & 0xFF, 1 << (32 - length), value)
 
     def add_v6(self, values: Mapping[Prefix, int]) -> None:
-        below: dict[int, list[tuple[Prefix, int]]] = {}
-        for (address, length), value in _shortest_first(values):
-            if length <= 16:
-                _paint(self.root, V6_ROOT * 256 + (address >> 112), 1 << (16 - length), value)
-            else:
-                below.setdefault(address >> 112, []).append(((address, length), value))
+        below = self.paint_root(values, V6_ROOT, 128)
         busiest = sorted(below, key=lambda head: (-len(below[head]), head))[:MAX_WIDE]
         wide_heads = {head for head in busiest if len(below[head]) >= WIDE_MIN_PREFIXES}
         for head, prefixes in sorted(below.items()):
