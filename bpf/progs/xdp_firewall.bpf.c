@@ -35,8 +35,8 @@ SENTINEL_ADDR_V6_LOOKUP(fw_dst_class_v6, fw_dst_addr, fw_dst_chunks, fw_dst_wide
 	} name SEC(".maps")
 
 /* Arrays hold both generations: entry = generation * size + index. Addresses, protocol, VLAN id
- * and port map to a class, a class to its bitmap: values with the same rules share one bitmap, so a rule
- * change rewrites a few bitmaps, not one per value. */
+ * and port map to a class, a class to its bitmap: values with the same rules share one bitmap,
+ * so a rule change rewrites a few bitmaps, not one per value. */
 BITMAP_ARRAY(fw_src_bits, 2 * SENTINEL_FW_MAX_ADDR_CLASSES);
 BITMAP_ARRAY(fw_dst_bits, 2 * SENTINEL_FW_MAX_ADDR_CLASSES);
 BITMAP_ARRAY(fw_proto_bits, 2 * SENTINEL_FW_MAX_PROTO_CLASSES);
@@ -222,23 +222,23 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 	struct sentinel_fw_bitmap *src, *dst, *proto, *vlan, *sport, *dport, *iface;
 	__u32 key;
 
-	__u32 sclass, dclass;
+	__u32 src_class, dst_class;
 	if (p->is_ipv6) {
 		__u32 s[4], d[4];
 		__builtin_memcpy(s, p->src_key, 16);
 		__builtin_memcpy(d, p->dst_key, 16);
-		sclass = fw_src_class_v6(gen, s[0], s[1], s[2], s[3]);
-		dclass = fw_dst_class_v6(gen, d[0], d[1], d[2], d[3]);
+		src_class = fw_src_class_v6(gen, s[0], s[1], s[2], s[3]);
+		dst_class = fw_dst_class_v6(gen, d[0], d[1], d[2], d[3]);
 	} else {
 		__u32 s, d;
 		__builtin_memcpy(&s, p->src_key, 4);
 		__builtin_memcpy(&d, p->dst_key, 4);
-		sclass = sentinel_addr_v4(&fw_src_addr, gen, s);
-		dclass = sentinel_addr_v4(&fw_dst_addr, gen, d);
+		src_class = sentinel_addr_v4(&fw_src_addr, gen, s);
+		dst_class = sentinel_addr_v4(&fw_dst_addr, gen, d);
 	}
-	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + sclass;
+	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + src_class;
 	src = bpf_map_lookup_elem(&fw_src_bits, &key);
-	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + dclass;
+	key = gen * SENTINEL_FW_MAX_ADDR_CLASSES + dst_class;
 	dst = bpf_map_lookup_elem(&fw_dst_bits, &key);
 	key = gen * 256 + p->protocol;
 	__u16 *c = bpf_map_lookup_elem(&fw_proto_class, &key);
@@ -248,8 +248,7 @@ static __always_inline __u32 classify(struct xdp_md *ctx, struct sentinel_packet
 	c = bpf_map_lookup_elem(&fw_vlan_class, &key);
 	key = gen * SENTINEL_FW_MAX_VLAN_CLASSES + (c ? *c : 0);
 	vlan = bpf_map_lookup_elem(&fw_vlan_bits, &key);
-	sclass = 0;
-	dclass = 0;
+	__u32 sclass = 0, dclass = 0;
 	if (p->has_ports) {
 		key = gen * 65536 + p->src_port;
 		c = bpf_map_lookup_elem(&fw_sport_class, &key);
