@@ -139,16 +139,16 @@ def test_a_roomy_map_skips_the_reserve_probe_a_nearly_full_one_runs_it(
 ) -> None:
     """The probe (a child transaction aborted on every write) runs only once the file's end is
     near the map's: until then the pages past it leave the reserve beyond doubt."""
-    from sentinel_adapters.storage import page_reserve
+    from sentinel_adapters import _lmdb_reserve
 
     probes: list[int] = []
-    real = page_reserve.leaves_reserve
+    real = _lmdb_reserve.leaves_reserve
 
     def counting(*args: object) -> bool:
         probes.append(1)
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(page_reserve, "leaves_reserve", counting)
+    monkeypatch.setattr(_lmdb_reserve, "leaves_reserve", counting)
     roomy = LmdbEnvironment(tmp_path / "roomy", map_size=64 << 20, sync=False)
     LmdbAlertStore(roomy).append(alerts(0, 200))
     assert probes == []

@@ -11,7 +11,10 @@ means one alert delivered again (the receiver sees the same alert id), never one
 
 Bounds: ``max_per_destination`` entries per destination (the oldest are dropped and reported) and
 the ``map_size`` of the file; when the map is full, the destination's oldest entries are dropped
-(a tenth, then doubling, at most ``MAP_FULL_ROUNDS`` rounds) until the write fits. A corrupt entry
+(a tenth, then doubling, at most ``MAP_FULL_ROUNDS`` rounds) until the write fits. A put that would
+leave fewer than ``RESERVE_PAGES`` pages allocatable counts as not fitting: LMDB needs fresh pages
+even to delete, so a put that took the last ones left a spool that could neither drop nor remove
+anything again. A corrupt entry
 is dropped (and counted in ``corrupt_dropped``) instead of wedging its destination; a corrupt
 environment is moved aside and a new one started.
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 import lmdb
 import structlog
 
+from sentinel_adapters._lmdb_reserve import keeps_reserve
 from sentinel_adapters.alerting._alert_record import alert_from_record, alert_to_record
 from sentinel_domain.alert import Alert
 from sentinel_ports.alert_spool import AlertSpool, SpooledAlert
@@ -33,8 +37,13 @@ from sentinel_ports.alert_spool import AlertSpool, SpooledAlert
 log = structlog.get_logger("ebpfsentinel.alerting")
 DEFAULT_MAP_SIZE = 256 * 1024 * 1024
 MAP_FULL_ROUNDS = 8  # room-making attempts per put before the batch itself is dropped
+RESERVE_PAGES = 32  # a put leaves this many pages allocatable, so dropping and removing still can
 _SEP = b"\x00"
 _NEXT_SEQ = b"next_seq"
+
+
+class _ReserveTakenError(Exception):
+    """The put fitted but took pages the next delete needs: handled like a full map."""
 
 
 def _prefix(destination: str) -> bytes:
@@ -108,7 +117,7 @@ class LmdbAlertSpool(AlertSpool):
                     evicted = self._append(destination, prefix, values)
                     self._env.sync(True)  # data and meta page on disk before the caller counts it kept
                     return freed + evicted
-                except lmdb.MapFullError:
+                except (lmdb.MapFullError, _ReserveTakenError):
                     if self.depth(destination) == 0:
                         break
                     # Make room from this destination's oldest end, more each round.
@@ -129,6 +138,8 @@ class LmdbAlertSpool(AlertSpool):
             excess = max(0, count - self.max_per_destination)
             if excess:
                 self._delete_front(txn, prefix, excess)
+            if not keeps_reserve(self._env, txn, (self._entries, self._meta), self._meta, RESERVE_PAGES):
+                raise _ReserveTakenError  # aborts: nothing of this put is kept
         self._next_seq = seq
         self._counts[destination] = count - excess
         return excess

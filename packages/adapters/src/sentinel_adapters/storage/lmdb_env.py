@@ -23,7 +23,7 @@ last page, and from then on every write and every eviction failed). Hence writes
    entries; rules are never evicted) delete their oldest records, 32 at first and doubling up to
    512 per commit, until the trees are under ``min(low_watermark * map, that limit - reserve/2)``;
 2. the work runs in one write transaction, which commits only if ``reserve_pages`` pages are still
-   allocatable afterwards (asked of LMDB, :mod:`.page_reserve`: the B-tree counts above do not see
+   allocatable afterwards (``sentinel_adapters._lmdb_reserve``: the B-tree counts above do not see
    free-list pages, nor pages pinned by the previous commit or by readers). The reserve is what
    the evictions of the next write run on;
 3. on ``MapFullError``, a reserve not left, or ``ENOSPC`` (a batch larger than the headroom, or
@@ -54,8 +54,8 @@ from typing import Any, TypeVar
 
 import lmdb
 
+from sentinel_adapters._lmdb_reserve import keeps_reserve
 from sentinel_adapters.storage._txn_gate import TxnGate
-from sentinel_adapters.storage.page_reserve import keeps_reserve
 
 T = TypeVar("T")
 DATABASES = ("alerts", "alert_ids", "audit", "rule_changes", "rules", "meta")

@@ -1,5 +1,8 @@
 """Whether a write transaction still leaves room for the next one, asked of LMDB itself.
 
+Shared by the LMDB adapters (the store in ``storage``, the alert spool in ``alerting``): a
+private module, outside the adapter subpackages that must stay independent of each other.
+
 LMDB reuses a page freed by commit N only from commit N+2 on, and even a delete copies pages before
 changing them. A commit that takes the last allocatable pages of the map therefore leaves a map in
 which nothing, not even the delete that would make room, can ever commit again. How many pages are

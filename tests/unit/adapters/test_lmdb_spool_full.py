@@ -1,0 +1,37 @@
+"""A full LMDB alert spool keeps working: a put never takes the pages the next delete needs.
+
+LMDB needs fresh pages even to delete. A put that took a small map's last pages left a spool that
+could neither drop its oldest entries to make room (the next ``put`` raised ``MapFullError``) nor
+remove delivered ones. Real LMDB files, a 1 MiB map (``alerting.spool.map_size_mb: 1``)."""
+
+from pathlib import Path
+
+import pytest
+
+from sentinel_adapters.alerting.lmdb_spool import LmdbAlertSpool
+from sentinel_testkit.contracts.alert_spool import sample_alert
+
+MAP = 1 << 20
+
+
+def batch(start: int, count: int) -> list:  # type: ignore[type-arg]
+    return [sample_alert(start + n, message="m" * 300) for n in range(count)]
+
+
+# (first put, second put): second puts that took the map's last pages before the fix.
+@pytest.mark.parametrize(("first", "second"), [(600, 340), (600, 360), (1000, 940), (1000, 970)])
+def test_a_put_that_reaches_the_last_pages_leaves_a_working_spool(
+    tmp_path: Path, first: int, second: int
+) -> None:
+    spool = LmdbAlertSpool(tmp_path / "spool", map_size=MAP)
+    try:
+        spool.put("webhook", batch(0, first), enqueued_ns=1)
+        spool.put("webhook", batch(first, second), enqueued_ns=2)
+        spool.put("webhook", batch(first + second, 5), enqueued_ns=3)  # raised MapFullError
+        held = spool.peek("webhook", spool.depth("webhook"))
+        assert [entry.alert for entry in held[-5:]] == batch(first + second, 5)  # the newest kept
+        delivered = [entry.seq for entry in held[:3]]  # a sender delivered the oldest three
+        assert spool.remove("webhook", delivered) == 3
+        assert spool.depth("webhook") == len(held) - 3
+    finally:
+        spool.close()
