@@ -28,10 +28,12 @@ def keeps_reserve(env: Any, txn: Any, dbs: Iterable[Any], probe_db: Any, pages: 
     """True if ``txn`` (a write transaction on ``dbs``) leaves ``pages`` pages allocatable: beyond
     doubt while the map is roomy, else asked of LMDB with a probe in ``probe_db``."""
     page_size = int(env.stat()["psize"])
-    return surely_leaves_reserve(env, txn, dbs, pages) or leaves_reserve(env, txn, probe_db, pages, page_size)
+    return surely_leaves_reserve(env, txn, dbs, pages, page_size) or leaves_reserve(
+        env, txn, probe_db, pages, page_size
+    )
 
 
-def surely_leaves_reserve(env: Any, txn: Any, dbs: Iterable[Any], pages: int) -> bool:
+def surely_leaves_reserve(env: Any, txn: Any, dbs: Iterable[Any], pages: int, page_size: int) -> bool:
     """The probe (a child transaction and its abort, which py-lmdb can stall behind busy readers)
     is needed only once the file's end nears the map's: pages past the last committed one are
     never in use, and a transaction cannot have taken more new pages than its trees hold, plus a
@@ -41,7 +43,7 @@ def surely_leaves_reserve(env: Any, txn: Any, dbs: Iterable[Any], pages: int) ->
         stat = txn.stat(db)
         held += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
     info = env.info()
-    return int(info["last_pgno"]) + 1 + held + pages <= int(info["map_size"]) // int(env.stat()["psize"])
+    return int(info["last_pgno"]) + 1 + held + pages <= int(info["map_size"]) // page_size
 
 
 def leaves_reserve(env: Any, txn: Any, db: Any, pages: int, page_size: int) -> bool:

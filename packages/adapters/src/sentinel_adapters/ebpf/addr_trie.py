@@ -117,8 +117,28 @@ def _mask(length: int, width: int) -> int:
     return ((1 << length) - 1) << (width - length)
 
 
+Group = list[tuple[Prefix, int]]  # (prefix, value) pairs, shortest prefix first
+
+
 def _paint(entries: array[int], first: int, count: int, value: int) -> None:
     entries[first : first + count] = array("H", [value]) * count
+
+
+def _paint_level(
+    entries: array[int], prefixes: Group, end: int, bits: int, width: int, offset: int = 0
+) -> dict[int, Group]:
+    """One level of a table: ``entries[offset + i]`` stands for the addresses whose ``bits`` bits
+    before bit ``end`` are ``i``. Paint the prefixes that end within the level over the entries
+    they cover; return the longer ones grouped by their entry, for the level below."""
+    shift, field_mask = width - end, (1 << bits) - 1
+    longer: dict[int, Group] = {}
+    for (address, length), value in prefixes:
+        index = (address >> shift) & field_mask
+        if length <= end:
+            _paint(entries, offset + index, 1 << (end - length), value)
+        else:
+            longer.setdefault(index, []).append(((address, length), value))
+    return longer
 
 
 class _Builder:
@@ -134,36 +154,19 @@ class _Builder:
         self.pool.append(array("H", [inherited]) * 256)
         return 512 + len(self.pool) - 1, self.pool[-1]
 
-    def paint_root(
-        self, values: Mapping[Prefix, int], root_chunk: int, width: int
-    ) -> dict[int, list[tuple[Prefix, int]]]:
+    def paint_root(self, values: Mapping[Prefix, int], root_chunk: int, width: int) -> dict[int, Group]:
         """Paint the prefixes of at most 16 bits into a family's root; return the longer ones by
-        head (top 16 bits), shortest first."""
-        below: dict[int, list[tuple[Prefix, int]]] = {}
-        for (address, length), value in _shortest_first(values):
-            head = address >> (width - 16)
-            if length <= 16:
-                _paint(self.root, root_chunk * 256 + head, 1 << (16 - length), value)
-            else:
-                below.setdefault(head, []).append(((address, length), value))
-        return below
+        head (top 16 bits)."""
+        return _paint_level(self.root, _shortest_first(values), 16, 16, width, offset=root_chunk * 256)
 
     def add_v4(self, values: Mapping[Prefix, int]) -> None:
-        below = self.paint_root(values, V4_ROOT, 32)
-        for head, prefixes in sorted(below.items()):
+        for head, prefixes in sorted(self.paint_root(values, V4_ROOT, 32).items()):
             chunk, third = self.new_chunk(self.root[V4_ROOT * 256 + head])
             self.root[V4_ROOT * 256 + head] = CHUNK | chunk
-            last: dict[int, list[tuple[Prefix, int]]] = {}
-            for (address, length), value in prefixes:
-                if length <= 24:
-                    _paint(third, (address >> 8) & 0xFF, 1 << (24 - length), value)
-                else:
-                    last.setdefault((address >> 8) & 0xFF, []).append(((address, length), value))
-            for byte, longer in sorted(last.items()):
+            for byte, longer in sorted(_paint_level(third, prefixes, 24, 8, 32).items()):
                 sub, fourth = self.new_chunk(third[byte])
                 third[byte] = CHUNK | sub
-                for (address, length), value in longer:
-                    _paint(fourth, address & 0xFF, 1 << (32 - length), value)
+                _paint_level(fourth, longer, 32, 8, 32)  # every prefix ends here
 
     def add_v6(self, values: Mapping[Prefix, int]) -> None:
         below = self.paint_root(values, V6_ROOT, 128)
@@ -176,21 +179,15 @@ class _Builder:
             else:
                 self.root[slot] = self._v6_chunk(prefixes, self.root[slot], 16)
 
-    def _wide_chunk(self, prefixes: list[tuple[Prefix, int]], inherited: int) -> int:
-        """A wide chunk for one head's ``prefixes`` (shortest first); returns its number."""
+    def _wide_chunk(self, prefixes: Group, inherited: int) -> int:
+        """A wide chunk for one head's ``prefixes`` (address bits 16-31); returns its number."""
         entries = array("H", [inherited]) * 65536
-        longer: dict[int, list[tuple[Prefix, int]]] = {}
-        for (address, length), value in prefixes:
-            if length <= 32:
-                _paint(entries, (address >> 96) & 0xFFFF, 1 << (32 - length), value)
-            else:
-                longer.setdefault((address >> 96) & 0xFFFF, []).append(((address, length), value))
-        for index, group in sorted(longer.items()):
+        for index, group in sorted(_paint_level(entries, prefixes, 32, 16, 128).items()):
             entries[index] = self._v6_chunk(group, entries[index], 32)
         self.wide.append(entries)
         return len(self.wide) - 1
 
-    def _v6_chunk(self, prefixes: list[tuple[Prefix, int]], fallback: int, position: int) -> int:
+    def _v6_chunk(self, prefixes: Group, fallback: int, position: int) -> int:
         """A chunk for ``prefixes`` (shortest first, all sharing the ``position`` bits the walk
         has consumed, all longer), falling back to ``fallback``; returns the entry pointing to it."""
         # Index the deepest byte all of them still share and none of them ends above.
@@ -201,14 +198,7 @@ class _Builder:
         if check_len > position:  # bytes skipped: the walk must check them
             self.headers[chunk] = (prefixes[0][0][0] & _mask(check_len, 128), check_len, fallback)
             ref |= CHECK
-        shift = 120 - check_len
-        longer: dict[int, list[tuple[Prefix, int]]] = {}
-        for (address, length), value in prefixes:
-            if length <= check_len + 8:
-                _paint(entries, (address >> shift) & 0xFF, 1 << (check_len + 8 - length), value)
-            else:
-                longer.setdefault((address >> shift) & 0xFF, []).append(((address, length), value))
-        for byte, group in sorted(longer.items()):
+        for byte, group in sorted(_paint_level(entries, prefixes, check_len + 8, 8, 128).items()):
             entries[byte] = self._v6_chunk(group, entries[byte], check_len + 8)
         return ref
 
@@ -219,7 +209,7 @@ class _Builder:
         return AddressTable(entries, self.headers, self.wide)
 
 
-def _shortest_first(values: Mapping[Prefix, int]) -> list[tuple[Prefix, int]]:
+def _shortest_first(values: Mapping[Prefix, int]) -> Group:
     for value in values.values():
         if not 0 <= value <= ID:
             raise ValueError(f"address table value {value} does not fit 14 bits")
