@@ -136,12 +136,12 @@ def test_kill_9_mid_write_keeps_every_committed_batch_and_readers_never_block(tm
 
 
 def test_kill_9_while_evicting_in_a_tiny_map(tmp_path: Path) -> None:
-    path, map_size = tmp_path / "db", 256 * 1024
+    path, map_size = tmp_path / "db", 1 << 20  # the smallest map LmdbEnvironment accepts
     next_batch = 0
     for delay in (0.3, 0.45, 0.6):
         # No pinned reader here: in a map this small it would hold the pages eviction needs.
         writer = start_writer(path, next_batch, map_size, pin=False)
-        committed = read_batches(writer, 40)  # well past the point where evictions start
+        committed = read_batches(writer, 100)  # well past the point where evictions start
         time.sleep(delay / 10)
         committed += kill(writer)
         next_batch = check_consistent(path, map_size, committed, evicting=True) + 1

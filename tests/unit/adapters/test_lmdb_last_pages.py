@@ -157,3 +157,22 @@ def test_a_roomy_map_skips_the_reserve_probe_a_nearly_full_one_runs_it(
         store.append(alerts(first, 100))
     assert probes  # the 1 MiB map's end came near
     assert store.query(AlertQuery(limit=1)).alerts[0].timestamp_ns == T0 + 2999 * 1000  # newest kept
+
+
+def test_a_map_under_one_mebibyte_is_refused(tmp_path: Path) -> None:
+    """In a 256 KiB map the reserve and the pages LMDB pins between commits left no room to work:
+    82 of 600 batches were dropped and the retries evicted the whole history, newest included."""
+    with pytest.raises(ValueError, match="below the minimum of 256 pages"):
+        LmdbEnvironment(tmp_path / "db", map_size=256 * 1024)
+
+
+def test_the_smallest_map_keeps_a_history_while_it_evicts(tmp_path: Path) -> None:
+    env, store = agent_stores(tmp_path / "db")
+    after_each_append = []
+    for batch in range(600):
+        assert store.append(alerts(batch * 25, 25)) == 25, f"batch {batch} refused"
+        after_each_append.append(store.count())
+    assert store.stats()["evicted"] > 0  # well past the point where evictions start
+    assert min(after_each_append[100:]) >= 500  # evictions stop at the low watermark (~770 here)
+    assert env.stats().get("map_grown", 0) == 0
+    env.close()

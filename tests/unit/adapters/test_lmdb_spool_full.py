@@ -35,3 +35,19 @@ def test_a_put_that_reaches_the_last_pages_leaves_a_working_spool(
         assert spool.depth("webhook") == len(held) - 3
     finally:
         spool.close()
+
+
+def test_a_tiny_spool_keeps_most_of_its_map_for_alerts(tmp_path: Path) -> None:
+    """The reserve is at most a quarter of the map: at 256 KiB a 32-page reserve was half of it,
+    and the spool held 35-60 of these alerts instead of 90-125."""
+    spool = LmdbAlertSpool(tmp_path / "spool", map_size=256 * 1024)
+    try:
+        depths = []
+        for n in range(200):
+            spool.put("webhook", batch(n * 10, 10), enqueued_ns=n)
+            depths.append(spool.depth("webhook"))
+        assert min(depths[50:]) >= 80
+        newest = spool.peek("webhook", spool.depth("webhook"))[-10:]
+        assert [entry.alert for entry in newest] == batch(1990, 10)
+    finally:
+        spool.close()

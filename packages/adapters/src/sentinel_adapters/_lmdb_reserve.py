@@ -22,6 +22,15 @@ import lmdb
 _PROBE_KEY = b"\xff\xff.page-reserve-probe."
 _HEADER_ROOM = 64  # a value this much under a page fills one overflow page, whatever the key
 _SLACK_PAGES = 16  # main tree and free-list pages a commit may add besides the trees
+MAX_RESERVE_SHARE = 4  # the reserve takes at most a quarter of the map
+
+
+def reserve_for_map(pages: int, map_pages: int) -> int:
+    """The reserve to keep in a map of ``map_pages`` pages: ``pages``, but at most a quarter of
+    the map. A delete needs a handful of pages (a leaf and its branches per tree, the main tree,
+    the free list); a reserve of half a tiny map left too little for the pages the previous
+    commit still pins, so writes were refused and the store evicted down to nothing."""
+    return max(0, min(pages, map_pages // MAX_RESERVE_SHARE))
 
 
 def keeps_reserve(env: Any, txn: Any, dbs: Iterable[Any], probe_db: Any, pages: int) -> bool:

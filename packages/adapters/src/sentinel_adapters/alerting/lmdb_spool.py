@@ -29,7 +29,7 @@ from pathlib import Path
 import lmdb
 import structlog
 
-from sentinel_adapters._lmdb_reserve import keeps_reserve
+from sentinel_adapters._lmdb_reserve import keeps_reserve, reserve_for_map
 from sentinel_adapters.alerting._alert_record import alert_from_record, alert_to_record
 from sentinel_domain.alert import Alert
 from sentinel_ports.alert_spool import AlertSpool, SpooledAlert
@@ -37,7 +37,8 @@ from sentinel_ports.alert_spool import AlertSpool, SpooledAlert
 log = structlog.get_logger("ebpfsentinel.alerting")
 DEFAULT_MAP_SIZE = 256 * 1024 * 1024
 MAP_FULL_ROUNDS = 8  # room-making attempts per put before the batch itself is dropped
-RESERVE_PAGES = 32  # a put leaves this many pages allocatable, so dropping and removing still can
+RESERVE_PAGES = 32  # a put leaves this many pages (at most a quarter of the map) allocatable,
+# so dropping and removing still can
 _SEP = b"\x00"
 _NEXT_SEQ = b"next_seq"
 
@@ -66,6 +67,8 @@ class LmdbAlertSpool(AlertSpool):
             str(self.path), map_size=map_size, max_dbs=2, subdir=True, mode=0o600, metasync=False
         )
         self._env.reader_check()  # clear reader slots left by a crashed process
+        map_pages = int(self._env.info()["map_size"]) // int(self._env.stat()["psize"])
+        self._reserve = reserve_for_map(RESERVE_PAGES, map_pages)
         self._entries = self._env.open_db(b"entries")
         self._meta = self._env.open_db(b"meta")
         self._lock = threading.Lock()
@@ -138,7 +141,7 @@ class LmdbAlertSpool(AlertSpool):
             excess = max(0, count - self.max_per_destination)
             if excess:
                 self._delete_front(txn, prefix, excess)
-            if not keeps_reserve(self._env, txn, (self._entries, self._meta), self._meta, RESERVE_PAGES):
+            if not keeps_reserve(self._env, txn, (self._entries, self._meta), self._meta, self._reserve):
                 raise _ReserveTakenError  # aborts: nothing of this put is kept
         self._next_seq = seq
         self._counts[destination] = count - excess

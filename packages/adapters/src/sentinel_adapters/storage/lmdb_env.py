@@ -22,10 +22,10 @@ last page, and from then on every write and every eviction failed). Hence writes
    ``min(high_watermark * map, map - reserve_pages)``, the registered evictors (alerts, then audit
    entries; rules are never evicted) delete their oldest records, 32 at first and doubling up to
    512 per commit, until the trees are under ``min(low_watermark * map, that limit - reserve/2)``;
-2. the work runs in one write transaction, which commits only if ``reserve_pages`` pages are still
-   allocatable afterwards (``sentinel_adapters._lmdb_reserve``: the B-tree counts above do not see
-   free-list pages, nor pages pinned by the previous commit or by readers). The reserve is what
-   the evictions of the next write run on;
+2. the work runs in one write transaction, which commits only if ``reserve_pages`` pages (at most
+   a quarter of the map) are still allocatable afterwards (``sentinel_adapters._lmdb_reserve``:
+   the B-tree counts above do not see free-list pages, nor pages pinned by the previous commit or
+   by readers). The reserve is what the evictions of the next write run on;
 3. on ``MapFullError``, a reserve not left, or ``ENOSPC`` (a batch larger than the headroom, or
    readers pinning old pages) the transaction is aborted, nothing half-written; the evictors
    delete a chunk twice (two commits, so the first one's pages become reusable) and the work is
@@ -54,13 +54,13 @@ from typing import Any, TypeVar
 
 import lmdb
 
-from sentinel_adapters._lmdb_reserve import keeps_reserve
+from sentinel_adapters._lmdb_reserve import keeps_reserve, reserve_for_map
 from sentinel_adapters.storage._txn_gate import TxnGate
 
 T = TypeVar("T")
 DATABASES = ("alerts", "alert_ids", "audit", "rule_changes", "rules", "meta")
 DEFAULT_MAP_SIZE = 1 << 30  # 1 GiB of address space; the file only grows as pages are used
-MIN_MAP_PAGES = 64
+MIN_MAP_PAGES = 256  # 1 MiB: see "Why a full map needs care" above
 FIRST_CHUNK = 32  # records per eviction commit at first; doubled while more room is needed
 MAX_HEADROOM_CHUNK = 512
 MAX_RETRY_CHUNK = 4096
@@ -134,7 +134,8 @@ class LmdbEnvironment:
             raise ValueError(f"map_size {map_size} is below the minimum of {MIN_MAP_PAGES} pages")
         # The bound the headroom plans with, even after the map was grown once (policy step 4).
         self._configured_pages = max(map_size // self._page, MIN_MAP_PAGES)
-        self._high, self._low, self._reserve = high_watermark, low_watermark, reserve_pages
+        self._high, self._low = high_watermark, low_watermark
+        self._reserve = reserve_for_map(reserve_pages, self._configured_pages)
         self._max_attempts = max_attempts
         self._on_storage_full = on_storage_full
         self._write_lock = threading.RLock()
