@@ -24,7 +24,10 @@ from test_rest_more_routes import fake_runtime
 from sentinel_agent.rest.app import build_app
 from sentinel_agent.rest.limits import Gcra
 from sentinel_application.alert_broadcast import AlertBroadcast
+from sentinel_application.firewall_rules import FirewallRuleService, FirewallSettings
 from sentinel_domain.threatintel import Ioc, IocKind, ThreatType
+from sentinel_testkit.fakes.audit_log import InMemoryAuditLog
+from sentinel_testkit.fakes.rule_store import InMemoryRuleStore
 
 
 def runtime(tmp: Path, swagger: bool = True, **agent: Any) -> SimpleNamespace:
@@ -178,6 +181,18 @@ def test_errors_have_the_contract_body_and_no_details(client: TestClient) -> Non
     assert failed.status_code == 500
     assert failed.json() == {"error": {"code": "INTERNAL_ERROR", "message": "internal error"}}
     assert "shadow" not in failed.text
+
+
+def test_a_rule_change_the_full_store_cannot_keep_answers_503(tmp_path: Path) -> None:
+    rt, store = runtime(tmp_path), InMemoryRuleStore()
+    rt.rules = FirewallRuleService(FirewallSettings(), lambda _: None, lambda: 1, store, InMemoryAuditLog())
+    store.full = True
+    with TestClient(build_app(rt)) as client:  # type: ignore[arg-type]
+        refused = client.post("/api/v1/firewall/rules", json={"id": "r1", "priority": 5, "action": "deny"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "storage is full" in refused.json()["error"]["message"]
+        assert client.get("/api/v1/firewall/rules").json() == []
 
 
 def test_security_headers_on_every_response(client: TestClient) -> None:

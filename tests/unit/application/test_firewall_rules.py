@@ -9,6 +9,7 @@ from sentinel_application.firewall_rules import (
     RuleNotFoundError,
     SystemRuleError,
 )
+from sentinel_application.rule_persistence import RuleNotPersistedError
 from sentinel_domain.firewall import FirewallPolicy, FirewallRuleError, anti_lockout_rules
 from sentinel_ports.audit_log import AuditAction
 from sentinel_testkit.fakes.audit_log import InMemoryAuditLog
@@ -61,6 +62,22 @@ def test_refusals_change_nothing() -> None:
     with pytest.raises(RuleNotFoundError):
         svc.delete("missing")
     assert len(applied) == 1 and store.all("firewall") == [] and audit.count() == 0
+
+
+def test_a_change_the_full_store_cannot_keep_is_not_made() -> None:
+    """Applied but not persisted, a change would vanish at the next restart: it is refused."""
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(store, audit, applied)
+    store.full = True
+    with pytest.raises(RuleNotPersistedError, match="storage is full"):
+        svc.create({"id": "api-1", "priority": 5, "action": "deny", "src_ip": "198.18.0.9"})
+    with pytest.raises(RuleNotPersistedError, match="storage is full"):
+        svc.delete("yaml-1")
+    assert len(applied) == 1 and ids(svc.policy) == ["anti-lockout-22", "yaml-1"]
+    assert store.all("firewall") == [] and audit.count() == 0
+    store.full = False  # room again: the same change goes through
+    svc.create({"id": "api-1", "priority": 5, "action": "deny", "src_ip": "198.18.0.9"})
+    assert ids(applied[-1]) == ["anti-lockout-22", "api-1", "yaml-1"]
 
 
 def test_a_reload_keeps_api_changes_on_top_of_the_new_yaml() -> None:

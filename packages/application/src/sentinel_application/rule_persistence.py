@@ -17,6 +17,11 @@ from sentinel_ports.audit_log import AuditAction, AuditLog, RuleChange
 from sentinel_ports.rule_store import RuleStore, merge_rules
 
 
+class RuleNotPersistedError(Exception):
+    """The rule store could not keep the change (storage full: rules are never evicted), so the
+    change was not made: applying it would lose it silently at the next restart."""
+
+
 class RuleChanges:
     """Persisted API rule changes and their audit trail for one ``component``."""
 
@@ -38,15 +43,20 @@ class RuleChanges:
         return merge_rules(yaml_rules, persisted)
 
     def added(self, rule_id: str, stored: Mapping[str, object], actor: str) -> None:
-        """Persist a rule created through the API and audit it."""
-        if self._store is not None:
-            self._store.put(self.component, rule_id, stored)
+        """Persist a rule created through the API and audit it; raises RuleNotPersistedError."""
+        if self._store is not None and not self._store.put(self.component, rule_id, stored):
+            raise RuleNotPersistedError(
+                f"rule storage is full: {self.component} rule '{rule_id}' was not added"
+            )
         self.record(AuditAction.RULE_ADDED, rule_id, actor, None, stored)
 
     def removed(self, rule_id: str, before: Any, actor: str) -> None:
-        """Persist the deletion (a tombstone, so a YAML rule stays hidden) and audit it."""
-        if self._store is not None:
-            self._store.delete(self.component, rule_id)
+        """Persist the deletion (a tombstone, so a YAML rule stays hidden) and audit it; raises
+        RuleNotPersistedError."""
+        if self._store is not None and not self._store.delete(self.component, rule_id):
+            raise RuleNotPersistedError(
+                f"rule storage is full: {self.component} rule '{rule_id}' was not deleted"
+            )
         self.record(AuditAction.RULE_REMOVED, rule_id, actor, before, None)
 
     def reloaded(

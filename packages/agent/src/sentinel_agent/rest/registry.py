@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from sentinel_agent.rest import models as m
 from sentinel_agent.rest._common import BadRequestError, error, read_body
+from sentinel_application.rule_persistence import RuleNotPersistedError
 
 log = structlog.get_logger("ebpfsentinel.rest")
 
@@ -99,7 +100,8 @@ class Endpoint:
         return _PATH_PARAM.findall(self.path)
 
     def endpoint(self) -> Callable[[Request], Awaitable[Response]]:
-        """The Starlette endpoint: encodes data answers, turns any exception into a bare 500."""
+        """The Starlette endpoint: encodes data answers, turns a rule change the full rule store
+        could not keep (any rule service) into 503 and any other exception into a bare 500."""
         handler, model, status = self.handler, self.response, self.status
         encoder = msgspec.json.Encoder()
 
@@ -110,6 +112,8 @@ class Endpoint:
                     return result
                 data = msgspec.convert(result, model) if model is not None else result
                 return Response(encoder.encode(data), status_code=status, media_type="application/json")
+            except RuleNotPersistedError as exc:
+                return error(503, "SERVICE_UNAVAILABLE", str(exc))
             except Exception:
                 log.exception("REST handler failed", path=request.url.path, method=request.method)
                 return error(500, "INTERNAL_ERROR", "internal error")

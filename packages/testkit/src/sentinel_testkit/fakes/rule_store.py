@@ -9,10 +9,13 @@ from sentinel_ports.rule_store import PersistedRule, RuleStore
 class InMemoryRuleStore(RuleStore):
     def __init__(self) -> None:
         self._records: dict[tuple[str, str], PersistedRule] = {}
+        self.full = False  # set it to see what callers do when storage is full: writes return False
 
     def _store(self, component: str, rule_id: str, rule: Mapping[str, object] | None) -> bool:
         if not component or not rule_id:
             raise ValueError("component and rule id must be non-empty")
+        if self.full:
+            return False
         if rule is not None and rule.get("id", rule_id) != rule_id:
             raise ValueError(f"rule id '{rule.get('id')}' does not match the key '{rule_id}'")
         try:
