@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sentinel_ports.audit_log import AuditAction, AuditLog, RuleChange
-from sentinel_ports.rule_store import RuleStore, merge_rules
+from sentinel_ports.rule_store import PersistedRule, RuleStore, merge_rules
 
 
 class RuleNotPersistedError(Exception):
@@ -36,11 +36,25 @@ class RuleChanges:
         self._clock_ns = clock_ns
         self._store = store
         self._audit = audit
+        # The component's persisted records, read from the store once and then kept in step with
+        # every write made here (the one writer of this component's rules in the agent), so a
+        # change does not decode every stored rule again.
+        self._persisted: dict[str, PersistedRule] | None = None
 
     def effective(self, yaml_rules: Sequence[Mapping[str, Any]]) -> list[dict[str, object]]:
         """The YAML rules with the persisted API changes on top (new dicts)."""
-        persisted = self._store.all(self.component) if self._store is not None else []
-        return merge_rules(yaml_rules, persisted)
+        return merge_rules(yaml_rules, list(self._records().values()))
+
+    def _records(self) -> dict[str, PersistedRule]:
+        if self._persisted is None:
+            stored = self._store.all(self.component) if self._store is not None else []
+            self._persisted = {record.rule_id: record for record in stored}
+        return self._persisted
+
+    def _remember(self, rule_id: str, rule: Mapping[str, object] | None) -> None:
+        # As the store gives it back: detached, through JSON.
+        copy = None if rule is None else json.loads(json.dumps(dict(rule)))
+        self._records()[rule_id] = PersistedRule(self.component, rule_id, copy)
 
     def added(self, rule_id: str, stored: Mapping[str, object], actor: str) -> None:
         """Persist a rule created through the API and audit it; raises RuleNotPersistedError."""
@@ -48,6 +62,8 @@ class RuleChanges:
             raise RuleNotPersistedError(
                 f"rule storage is full: {self.component} rule '{rule_id}' was not added"
             )
+        if self._store is not None:
+            self._remember(rule_id, stored)
         self.record(AuditAction.RULE_ADDED, rule_id, actor, None, stored)
 
     def removed(self, rule_id: str, before: Any, actor: str) -> None:
@@ -57,6 +73,8 @@ class RuleChanges:
             raise RuleNotPersistedError(
                 f"rule storage is full: {self.component} rule '{rule_id}' was not deleted"
             )
+        if self._store is not None:
+            self._remember(rule_id, None)
         self.record(AuditAction.RULE_REMOVED, rule_id, actor, before, None)
 
     def reloaded(

@@ -93,9 +93,12 @@ def anchor_field(rule: FirewallRule) -> str:
     """The field ``rule`` is anchored at: its most selective condition (ties: ANCHOR_FIELDS order);
     a rule without conditions is anchored at the protocol, whose every entry allows it."""
     scores = _selectivity(rule)
-    if not scores:
-        return "proto"
-    return max(ANCHOR_FIELDS, key=lambda f: (scores.get(f, -1.0), -ANCHOR_FIELDS.index(f)))
+    best, best_score = "proto", -1.0
+    for name in ANCHOR_FIELDS:  # strictly greater: the first of equal scores wins
+        score = scores.get(name)
+        if score is not None and score > best_score:
+            best, best_score = name, score
+    return best
 
 
 def lpm_key(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bytes:

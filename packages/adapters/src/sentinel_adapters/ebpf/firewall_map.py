@@ -65,9 +65,10 @@ _SIZES = {
 def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> list[tuple[int, int]]:
     """``[first, last)`` element ranges covering every element (of ``size`` bytes) where ``new``
     differs from ``old``; everything when there is no ``old``, the new tail when ``new`` is longer
-    (a shorter ``new`` leaves the tail as it was: nothing refers to it). Blocks of ``block`` elements are
-    compared first; a differing block of small elements is written whole (cheaper than finding
-    the elements in Python), one of large elements (bitmaps) element by element."""
+    (a shorter ``new`` leaves the tail as it was: nothing refers to it). Spans of ``block`` blocks
+    of ``block`` elements are compared first, then the blocks of a differing span; a differing
+    block of small elements is written whole (cheaper than finding the elements in Python), one
+    of large elements (bitmaps) element by element."""
     count = len(new) // size
     if old is None:
         return [(0, count)] if count else []
@@ -90,17 +91,24 @@ def changed_runs(old: bytes | None, new: bytes, size: int, block: int = 64) -> l
         else:
             runs.append((first, last))
 
+    # Two levels: spans of ``block`` blocks first, then the blocks of a span that differs (a
+    # one-rule change touches a few places of tables up to megabytes long).
     step = block * size
-    for start in range(0, len(new), step):
-        end = min(start + step, len(new))
-        if old[start:end] == new[start:end]:
+    span = step * block
+    for span_start in range(0, len(new), span):
+        span_end = min(span_start + span, len(new))
+        if old[span_start:span_end] == new[span_start:span_end]:
             continue
-        if size < 64:
-            mark(start // size, end // size)
-            continue
-        for offset in range(start, end, size):
-            if old[offset : offset + size] != new[offset : offset + size]:
-                mark(offset // size, offset // size + 1)
+        for start in range(span_start, span_end, step):
+            end = min(start + step, span_end)
+            if old[start:end] == new[start:end]:
+                continue
+            if size < 64:
+                mark(start // size, end // size)
+                continue
+            for offset in range(start, end, size):
+                if old[offset : offset + size] != new[offset : offset + size]:
+                    mark(offset // size, offset // size + 1)
     return runs
 
 
