@@ -64,6 +64,22 @@ def test_refusals_change_nothing() -> None:
     assert len(applied) == 1 and store.all("firewall") == [] and audit.count() == 0
 
 
+def test_the_rules_kept_in_memory_stay_those_of_the_store() -> None:
+    """The service reads its stored rules once; after any mix of changes a restarted service,
+    which reads them from the store, runs the same rules."""
+    store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
+    svc = service(store, audit, applied)
+    for n in range(6):
+        svc.create({"id": f"api-{n}", "priority": 30 + n, "action": "deny", "src_ip": f"198.18.0.{n}"})
+    svc.delete("api-2")
+    svc.delete("yaml-1")
+    svc.create({"id": "api-2", "priority": 3, "action": "allow"})
+    restarted: list[FirewallPolicy] = []
+    service(store, audit, restarted)
+    assert ids(restarted[-1]) == ids(svc.policy)
+    assert restarted[-1].rules == svc.policy.rules
+
+
 def test_a_change_the_full_store_cannot_keep_is_not_made() -> None:
     """Applied but not persisted, a change would vanish at the next restart: it is refused."""
     store, audit, applied = InMemoryRuleStore(), InMemoryAuditLog(), []
