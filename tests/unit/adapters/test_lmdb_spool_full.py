@@ -7,6 +7,7 @@ remove delivered ones. Real LMDB files, a 1 MiB map (``alerting.spool.map_size_m
 from pathlib import Path
 
 import pytest
+import structlog
 
 from sentinel_adapters.alerting.lmdb_spool import LmdbAlertSpool
 from sentinel_testkit.contracts.alert_spool import sample_alert
@@ -49,5 +50,19 @@ def test_a_tiny_spool_keeps_most_of_its_map_for_alerts(tmp_path: Path) -> None:
         assert min(depths[50:]) >= 80
         newest = spool.peek("webhook", spool.depth("webhook"))[-10:]
         assert [entry.alert for entry in newest] == batch(1990, 10)
+    finally:
+        spool.close()
+
+
+def test_a_dropped_batch_is_logged_with_why(tmp_path: Path) -> None:
+    spool = LmdbAlertSpool(tmp_path / "spool", map_size=MAP)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            assert spool.put("webhook", batch(0, 4000), enqueued_ns=1) == 4000  # ~1.4 MB of alerts
+            assert spool.put("smtp", batch(0, 600), enqueued_ns=2) == 0  # kept whole
+            assert spool.put("webhook", batch(0, 600), enqueued_ns=3) == 600  # fits alone, not beside
+        dropped = "alert spool could not keep a batch, dropped it"
+        reasons = [e["reason"] for e in logs if e["event"] == dropped]
+        assert reasons == ["the batch is larger than the spool's map", "full of other destinations' alerts"]
     finally:
         spool.close()

@@ -127,8 +127,20 @@ class LmdbAlertSpool(AlertSpool):
                     freed += self._drop_oldest(destination, prefix, chunk)
                     chunk *= 2
                     log.warning("alert spool map full, dropped oldest", destination=destination, count=freed)
-            log.error("alert spool full of other destinations' alerts", destination=destination)
+            log.error(
+                "alert spool could not keep a batch, dropped it",
+                destination=destination,
+                count=len(values),
+                reason=self._why_no_room(destination),
+            )
             return freed + len(values)
+
+    def _why_no_room(self, destination: str) -> str:
+        if self.depth(destination):
+            return f"still full after dropping {destination}'s oldest alerts {MAP_FULL_ROUNDS} times"
+        if any(count for name, count in self._counts.items() if name != destination):
+            return "full of other destinations' alerts"
+        return "the batch is larger than the spool's map"
 
     def _append(self, destination: str, prefix: bytes, values: list[bytes]) -> int:
         seq = self._next_seq
