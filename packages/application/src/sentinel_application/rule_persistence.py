@@ -58,22 +58,22 @@ class RuleChanges:
 
     def added(self, rule_id: str, stored: Mapping[str, object], actor: str) -> None:
         """Persist a rule created through the API and audit it; raises RuleNotPersistedError."""
-        if self._store is not None and not self._store.put(self.component, rule_id, stored):
-            raise RuleNotPersistedError(
-                f"rule storage is full: {self.component} rule '{rule_id}' was not added"
-            )
         if self._store is not None:
+            if not self._store.put(self.component, rule_id, stored):
+                raise RuleNotPersistedError(
+                    f"rule storage is full: {self.component} rule '{rule_id}' was not added"
+                )
             self._remember(rule_id, stored)
         self.record(AuditAction.RULE_ADDED, rule_id, actor, None, stored)
 
     def removed(self, rule_id: str, before: Any, actor: str) -> None:
         """Persist the deletion (a tombstone, so a YAML rule stays hidden) and audit it; raises
         RuleNotPersistedError."""
-        if self._store is not None and not self._store.delete(self.component, rule_id):
-            raise RuleNotPersistedError(
-                f"rule storage is full: {self.component} rule '{rule_id}' was not deleted"
-            )
         if self._store is not None:
+            if not self._store.delete(self.component, rule_id):
+                raise RuleNotPersistedError(
+                    f"rule storage is full: {self.component} rule '{rule_id}' was not deleted"
+                )
             self._remember(rule_id, None)
         self.record(AuditAction.RULE_REMOVED, rule_id, actor, before, None)
 

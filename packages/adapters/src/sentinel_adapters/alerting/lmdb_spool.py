@@ -37,8 +37,9 @@ from sentinel_ports.alert_spool import AlertSpool, SpooledAlert
 log = structlog.get_logger("ebpfsentinel.alerting")
 DEFAULT_MAP_SIZE = 256 * 1024 * 1024
 MAP_FULL_ROUNDS = 8  # room-making attempts per put before the batch itself is dropped
-RESERVE_PAGES = 32  # a put leaves this many pages (at most a quarter of the map) allocatable,
-# so dropping and removing still can
+# A put leaves this many pages (at most a quarter of the map) allocatable, so that dropping and
+# removing still can.
+RESERVE_PAGES = 32
 _SEP = b"\x00"
 _NEXT_SEQ = b"next_seq"
 
