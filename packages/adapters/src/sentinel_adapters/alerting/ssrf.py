@@ -8,7 +8,6 @@ needs an internal receiver lists its networks in ``allow_networks``.
 """
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 import typing
@@ -17,7 +16,12 @@ import httpcore
 import httpx
 
 from sentinel_domain.common import IpAddress
-from sentinel_infrastructure.net.ssrf import AddressPolicy, ForbiddenDestinationError, parse_networks
+from sentinel_infrastructure.net.ssrf import (
+    AddressPolicy,
+    ForbiddenDestinationError,
+    parse_networks,
+    resolved_addresses,
+)
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -40,12 +44,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 
     async def resolve(self, host: str, port: int) -> list[IpAddress]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses: list[IpAddress] = []
-        for *_, sockaddr in infos:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
-        return addresses
+        return resolved_addresses(infos)
 
     async def connect_tcp(
         self,

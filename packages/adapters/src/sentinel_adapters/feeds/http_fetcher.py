@@ -14,7 +14,6 @@
   304 is "not modified".
 """
 
-import ipaddress
 import socket
 import ssl
 import time
@@ -25,7 +24,7 @@ import httpcore
 import httpx
 
 from sentinel_domain.common import IpAddress, IpNetwork
-from sentinel_infrastructure.net.ssrf import AddressPolicy, ForbiddenDestinationError
+from sentinel_infrastructure.net.ssrf import AddressPolicy, ForbiddenDestinationError, resolved_addresses
 from sentinel_ports.feed_fetcher import FeedDocument, FeedFetcher, FeedFetchError, FeedRequest
 
 MAX_REDIRECTS = 3
@@ -48,12 +47,7 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
     @staticmethod
     def resolve(host: str, port: int) -> list[IpAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses: list[IpAddress] = []
-        for *_, sockaddr in infos:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
-        return addresses
+        return resolved_addresses(infos)
 
     def connect_tcp(
         self,

@@ -10,6 +10,7 @@ An operator who needs an internal destination lists its networks in an ``allow_n
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sentinel_domain.common import IpAddress, IpNetwork
 
@@ -81,3 +82,14 @@ class AddressPolicy:
 def parse_networks(texts: Sequence[str]) -> list[IpNetwork]:
     """Allow-list entries as networks (a bare address is a host network); ValueError if invalid."""
     return [ipaddress.ip_network(text.strip(), strict=False) for text in texts]
+
+
+def resolved_addresses(infos: Iterable[tuple[Any, ...]]) -> list[IpAddress]:
+    """The distinct addresses of ``getaddrinfo`` results, in order (an IPv6 zone id dropped): what
+    a guarded connector checks, every one, before it connects to any."""
+    addresses: list[IpAddress] = []
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
