@@ -18,8 +18,9 @@
  * that skips bytes carries SENTINEL_ADDR_CHECK; the chunk's struct sentinel_addr_chunk then names
  * its byte (check_len / 8) and the bits every address reaching it must share. An address that
  * differs there has no longer match, so the walk ends with the chunk's fallback. Other chunks
- * index the byte after their parent's and need no check. Every chunk paints a prefix or branches, so a field's prefixes need at most twice as
- * many chunks, and an IPv6 walk reads 14 chunks at most. */
+ * index the byte after their parent's and need no check. Every chunk paints a prefix or
+ * branches, so a field's prefixes need at most twice as many chunks, and an IPv6 walk reads 14
+ * chunks at most. */
 #ifndef SENTINEL_ADDR_TRIE_H
 #define SENTINEL_ADDR_TRIE_H
 
@@ -47,13 +48,17 @@ struct sentinel_addr_chunk {
 };
 _Static_assert(sizeof(struct sentinel_addr_chunk) == 36, "addr chunk size");
 
-#define SENTINEL_ADDR_TABLE(name)                                              \
+/* Both generations of `per_gen` u16 entries: a table (chunks) or its wide chunks. */
+#define SENTINEL_ADDR_U16_ARRAY(name, per_gen)                                 \
 	struct {                                                               \
 		__uint(type, BPF_MAP_TYPE_ARRAY);                              \
-		__uint(max_entries, 2 * SENTINEL_ADDR_ENTRIES);                \
+		__uint(max_entries, 2 * (per_gen));                            \
 		__type(key, __u32);                                            \
 		__type(value, __u16);                                          \
 	} name SEC(".maps")
+
+#define SENTINEL_ADDR_TABLE(name) SENTINEL_ADDR_U16_ARRAY(name, SENTINEL_ADDR_ENTRIES)
+#define SENTINEL_ADDR_WIDE_MAP(name) SENTINEL_ADDR_U16_ARRAY(name, SENTINEL_ADDR_WIDE_ENTRIES)
 
 #define SENTINEL_ADDR_CHUNKS_MAP(name)                                         \
 	struct {                                                               \
@@ -61,14 +66,6 @@ _Static_assert(sizeof(struct sentinel_addr_chunk) == 36, "addr chunk size");
 		__uint(max_entries, 2 * SENTINEL_ADDR_CHUNKS);                 \
 		__type(key, __u32);                                            \
 		__type(value, struct sentinel_addr_chunk);                     \
-	} name SEC(".maps")
-
-#define SENTINEL_ADDR_WIDE_MAP(name)                                           \
-	struct {                                                               \
-		__uint(type, BPF_MAP_TYPE_ARRAY);                              \
-		__uint(max_entries, 2 * SENTINEL_ADDR_WIDE_ENTRIES);           \
-		__type(key, __u32);                                            \
-		__type(value, __u16);                                          \
 	} name SEC(".maps")
 
 /* Value of the longest prefix containing the IPv4 address `be` (network order). */

@@ -125,7 +125,7 @@ class BpfFirewallMap(FirewallMap):
         self._policies = [FirewallPolicy(), FirewallPolicy()]
         self._active = 0
         self._flipped_at = 0.0
-        self._entries: dict[tuple[str, int], dict[bytes, bytes | None]] = {}  # hash/LPM maps; None: unknown
+        self._entries: dict[tuple[str, int], dict[bytes, bytes | None]] = {}  # hash maps; None: unknown
         self._arrays: dict[tuple[str, int], bytes] = {}  # what each generation's arrays hold
         self._rule_counts = [MAX_RULES, MAX_RULES]  # unknown at load: zero every slot once
         self._switch_flags = 0
